@@ -1,0 +1,256 @@
+//! Command-line flags. Every default here is the library's default; the
+//! help text states it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use lookalike::cluster::KeepPolicy;
+use lookalike::corpus::{ReadOptions, Utf8Policy};
+use lookalike::dedup::{DedupConfig, Verification};
+use lookalike::shingle::{ShingleConfig, Unit};
+use lookalike::sketch::SketchConfig;
+
+const ABOUT: &str = "Find copies, near-copies and reused passages in document collections.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  # Group the near-duplicate articles of a directory, one file per article:
+  lookalike dedup examples/news --clusters clusters.jsonl
+
+  # Keep one document per group of a JSON Lines corpus:
+  lookalike dedup corpus.jsonl.zst -o deduped.jsonl.zst
+
+  # How alike are two files?
+  lookalike compare a.txt b.txt
+
+Run `lookalike <command> --help` for each command's flags and defaults.";
+
+/// The `lookalike` command line.
+#[derive(Debug, Parser)]
+#[command(name = "lookalike", version, about = ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Group near-duplicate documents and keep one of each group.
+    #[command(after_help = DEDUP_HELP)]
+    Dedup(DedupArgs),
+    /// Show how alike two files are: Jaccard (estimated and exact),
+    /// containment each way, and the verdict at the threshold.
+    #[command(after_help = COMPARE_HELP)]
+    Compare(CompareArgs),
+}
+
+const DEDUP_HELP: &str = "\
+Inputs:
+  DIRECTORY           every regular file below it is one document; its id is the
+                      path relative to the directory. Binary files are skipped.
+  *.jsonl, *.ndjson   one JSON object per line (also .gz and .zst); text in
+                      --text-field, id in --id-field (the line number if absent).
+  *.parquet           one row per document, same two columns.
+  -                   JSON Lines on standard input.
+  any other file      one document.
+
+How it decides: texts are normalised (norm-v1: Unicode NFKC, case folded, curly
+quotes, dashes and spaces folded, line breaks ignored), cut into word 5-grams,
+sketched with 128-slot MinHash and bucketed by LSH. Every candidate pair is then
+verified on its exact Jaccard similarity; pairs at or above --threshold are
+grouped (transitively), and one member per group is kept (--keep).
+
+Outputs:
+  --clusters FILE     JSON Lines, one line per group of two or more:
+                      {\"cluster\": 0, \"kept\": \"a\", \"members\": [{\"id\": \"a\",
+                      \"similarity\": 1.0, \"relation\": \"exact\"}, ...]}
+  -o OUT              the kept documents in the form they came in.
+  stderr              a summary; warnings for skipped input.
+
+Exit codes: 0 success, 1 I/O error, 2 bad command line, 3 invalid input data.
+
+Example:
+  $ lookalike dedup examples/news --clusters clusters.jsonl -o kept/
+  lookalike: 38 documents, 92 KB in 0.01 s ...";
+
+const COMPARE_HELP: &str = "\
+Example:
+  $ lookalike compare examples/news/kerry-moscow-wire.txt examples/news/kerry-moscow-update.txt
+  Both files are read whole as one document each.";
+
+/// How documents are fingerprinted and compared (shared by all commands).
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Jaccard similarity of word n-gram sets at or above which two documents
+    /// are near duplicates (0 < T <= 1). 0.5 groups edited versions of one
+    /// article and separates different articles on the same topic; use 0.8
+    /// for web or training-corpus cleaning where only light edits count.
+    #[arg(long, short = 't', default_value_t = 0.5, value_name = "T")]
+    pub threshold: f64,
+    /// Shingle size: units per n-gram.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub ngram: usize,
+    /// Shingle unit: words, or characters for text written without spaces.
+    #[arg(long, value_enum, default_value_t = UnitArg::Words)]
+    pub unit: UnitArg,
+    /// MinHash sketch size (slots per signature).
+    #[arg(long, default_value_t = 128, value_name = "K")]
+    pub slots: usize,
+    /// Seed of all hashes; fingerprints made with different seeds do not compare.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UnitArg {
+    Words,
+    Chars,
+}
+
+impl EngineArgs {
+    pub fn shingle(&self) -> ShingleConfig {
+        ShingleConfig {
+            unit: match self.unit {
+                UnitArg::Words => Unit::Words,
+                UnitArg::Chars => Unit::Chars,
+            },
+            n: self.ngram,
+            seed: self.seed,
+        }
+    }
+
+    pub fn sketch(&self) -> SketchConfig {
+        SketchConfig {
+            slots: self.slots,
+            seed: self.seed,
+        }
+    }
+}
+
+/// How inputs are read.
+#[derive(Debug, Clone, Args)]
+pub struct ReadArgs {
+    /// JSON field / Parquet column holding the text.
+    #[arg(long, default_value = "text", value_name = "F")]
+    pub text_field: String,
+    /// JSON field / Parquet column holding the id (line or row number when absent).
+    #[arg(long, default_value = "id", value_name = "F")]
+    pub id_field: String,
+    /// Skip malformed records (each is reported) instead of stopping at the first.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// What to do with invalid UTF-8: replace bad bytes with U+FFFD and warn,
+    /// skip the record or file, or fail.
+    #[arg(long, value_enum, default_value_t = Utf8Arg::Replace)]
+    pub invalid_utf8: Utf8Arg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Utf8Arg {
+    Replace,
+    Skip,
+    Fail,
+}
+
+impl ReadArgs {
+    pub fn options(&self) -> ReadOptions {
+        ReadOptions {
+            text_field: self.text_field.clone(),
+            id_field: self.id_field.clone(),
+            skip_invalid: self.skip_invalid,
+            invalid_utf8: match self.invalid_utf8 {
+                Utf8Arg::Replace => Utf8Policy::Replace,
+                Utf8Arg::Skip => Utf8Policy::Skip,
+                Utf8Arg::Fail => Utf8Policy::Fail,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DedupArgs {
+    /// Files or directories to deduplicate together; `-` reads JSON Lines from stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Write the kept documents here, in the form they came in (a directory for a
+    /// directory input or for several inputs). Without it, only the report is written.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// Write the groups here as JSON Lines (see below).
+    #[arg(long, value_name = "FILE")]
+    pub clusters: Option<PathBuf>,
+    /// Which member of each group is kept: the first in input order, the
+    /// longest or the shortest (ties go to the first).
+    #[arg(long, value_enum, default_value_t = KeepArg::First)]
+    pub keep: KeepArg,
+    /// How candidate pairs are verified: exact Jaccard of shingle sets, or the
+    /// signature estimate alone (less memory, estimated similarities).
+    #[arg(long, value_enum, default_value_t = VerifyArg::Exact)]
+    pub verify: VerifyArg,
+    /// Skip LSH buckets with more members than this (boilerplate); the summary counts them.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub bucket_cap: usize,
+    /// Worker threads; 0 uses every core. The result does not depend on it.
+    #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+    /// Print the derived LSH bands × rows and the work counters.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Print nothing but errors.
+    #[arg(long, short, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KeepArg {
+    First,
+    Longest,
+    Shortest,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum VerifyArg {
+    Exact,
+    Signature,
+}
+
+impl DedupArgs {
+    pub fn config(&self) -> DedupConfig {
+        DedupConfig {
+            threshold: self.engine.threshold,
+            shingle: self.engine.shingle(),
+            sketch: self.engine.sketch(),
+            keep: match self.keep {
+                KeepArg::First => KeepPolicy::First,
+                KeepArg::Longest => KeepPolicy::Longest,
+                KeepArg::Shortest => KeepPolicy::Shortest,
+            },
+            verification: match self.verify {
+                VerifyArg::Exact => Verification::Exact,
+                VerifyArg::Signature => Verification::Signature,
+            },
+            bucket_cap: self.bucket_cap,
+            ..DedupConfig::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// First file (read whole, as one document).
+    pub a: PathBuf,
+    /// Second file.
+    pub b: PathBuf,
+    /// Print the figures as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// What to do with invalid UTF-8.
+    #[arg(long, value_enum, default_value_t = Utf8Arg::Replace)]
+    pub invalid_utf8: Utf8Arg,
+}

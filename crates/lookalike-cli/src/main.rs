@@ -1,0 +1,18 @@
+//! The `lookalike` binary: flag definitions in [`args`], one module per
+//! command, all work done by the `lookalike` library.
+
+mod args;
+mod compare;
+mod dedup;
+mod exit;
+
+use clap::Parser;
+
+fn main() {
+    let cli = args::Cli::parse();
+    let result = match cli.command {
+        args::Command::Dedup(a) => dedup::run(a),
+        args::Command::Compare(a) => compare::run(a),
+    };
+    std::process::exit(exit::code(result));
+}

@@ -1,0 +1,425 @@
+//! The deduplication pipeline: fingerprints → exact groups → LSH buckets →
+//! verified pairs → union-find groups → kept documents.
+//!
+//! ```
+//! use lookalike::dedup::{Dedup, DedupConfig};
+//! let mut d = Dedup::new(DedupConfig::default())?;
+//! d.add_batch(vec![
+//!     ("a".into(), "The quick brown fox jumps over the lazy dog near the river bank".into()),
+//!     ("b".into(), "The quick brown fox jumps over the lazy dog near the river bank!".into()),
+//!     ("c".into(), "An entirely different sentence about markets, rates and the economy".into()),
+//! ]);
+//! let out = d.finish();
+//! assert_eq!(out.groups.len(), 1);
+//! assert_eq!(out.kept, [true, false, true]);
+//! # Ok::<(), lookalike::Error>(())
+//! ```
+//!
+//! How candidates inside a bucket are verified: members are visited in input
+//! order; each one not already grouped with a *representative* of the bucket
+//! is compared with up to [`DedupConfig::representatives`] of them and joins
+//! the first that passes; if none passes it becomes a representative itself.
+//! A bucket therefore costs at most `members × representatives` comparisons,
+//! never `members²`, and a bucket holding two unrelated families of documents
+//! keeps them apart. Each comparison first checks the signature estimate
+//! (cheap, 128 slots) and only runs the exact set comparison when the estimate
+//! is within [`DedupConfig::estimate_margin`] of the threshold.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::{KeepPolicy, UnionFind};
+use crate::fingerprint::{Fingerprint, Fingerprinter};
+use crate::lsh::LshParams;
+use crate::shingle::ShingleConfig;
+use crate::sketch::SketchConfig;
+use crate::verify::jaccard;
+
+/// How a candidate pair is confirmed before it joins a group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verification {
+    /// Exact Jaccard similarity of the shingle sets (the default). Keeps each
+    /// document's shingle set in memory: 8 bytes per distinct shingle.
+    #[default]
+    Exact,
+    /// The signature estimate only: 4 bytes per slot per document, and the
+    /// shingle sets are dropped. Similarities are then estimates (±0.044 at
+    /// J = 0.5 with 128 slots).
+    Signature,
+}
+
+/// Settings of a deduplication run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DedupConfig {
+    /// Jaccard similarity of shingle sets at or above which two documents are
+    /// near duplicates. Default: 0.5 (README explains: edited versions of one
+    /// news article measure 0.5–0.9 on word 5-grams; different articles from
+    /// the same template measure below 0.1).
+    pub threshold: f64,
+    /// Shingling. Default: word 5-grams, seed 0.
+    pub shingle: ShingleConfig,
+    /// Sketching. Default: 128 slots, seed 0.
+    pub sketch: SketchConfig,
+    /// Probability that LSH proposes a pair whose similarity is exactly the
+    /// threshold; bands × rows are derived from it. Default: 0.99.
+    pub target_recall: f64,
+    /// Bands × rows to use instead of deriving them. Default: derived.
+    pub lsh: Option<LshParams>,
+    /// How candidate pairs are confirmed. Default: [`Verification::Exact`].
+    pub verification: Verification,
+    /// Candidates whose signature estimate is more than this below the
+    /// threshold are rejected without the exact comparison. Default: 0.15,
+    /// over three standard errors of a 128-slot estimate at any similarity.
+    pub estimate_margin: f64,
+    /// Which member of a group is kept. Default: [`KeepPolicy::First`].
+    pub keep: KeepPolicy,
+    /// Buckets with more members than this are skipped and counted as
+    /// capped: they are boilerplate shared by huge numbers of documents.
+    /// Default: 10,000.
+    pub bucket_cap: usize,
+    /// Representatives compared per bucket (see the module docs). Default: 8.
+    pub representatives: usize,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig {
+            threshold: 0.5,
+            shingle: ShingleConfig::default(),
+            sketch: SketchConfig::default(),
+            target_recall: 0.99,
+            lsh: None,
+            verification: Verification::Exact,
+            estimate_margin: 0.15,
+            keep: KeepPolicy::First,
+            bucket_cap: 10_000,
+            representatives: 8,
+        }
+    }
+}
+
+/// How a group member relates to the kept document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Relation {
+    /// Same normalised text.
+    Exact,
+    /// Similar, not identical.
+    Near,
+}
+
+/// One member of a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    /// Position of the document in input order.
+    pub index: usize,
+    /// Jaccard similarity to the kept document (1.0 for itself).
+    pub similarity: f64,
+    /// Relation to the kept document.
+    pub relation: Relation,
+}
+
+/// A group of two or more documents that are copies of each other.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    /// Position of the kept document.
+    pub kept: usize,
+    /// Every member, the kept one included, in input order.
+    pub members: Vec<Member>,
+}
+
+/// Counters of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DedupStats {
+    /// Documents added.
+    pub documents: usize,
+    /// Documents without a single word (never grouped, always kept).
+    pub empty: usize,
+    /// Removed documents whose normalised text equals the kept one's.
+    pub exact_duplicates: usize,
+    /// Removed documents that are near duplicates of the kept one.
+    pub near_duplicates: usize,
+    /// Groups of two or more documents.
+    pub groups: usize,
+    /// Documents kept.
+    pub kept: usize,
+    /// Candidate comparisons made inside buckets.
+    pub candidates: usize,
+    /// Comparisons that ran the exact set similarity.
+    pub exact_comparisons: usize,
+    /// Comparisons that passed and merged two groups.
+    pub merges: usize,
+    /// Buckets skipped for having more than `bucket_cap` members.
+    pub capped_buckets: usize,
+}
+
+/// What a run decided.
+#[derive(Debug, Clone)]
+pub struct DedupOutcome {
+    /// Document ids in input order.
+    pub ids: Vec<String>,
+    /// Groups, ordered by their first member.
+    pub groups: Vec<Group>,
+    /// For each document in input order, whether it is kept.
+    pub kept: Vec<bool>,
+    /// Counters.
+    pub stats: DedupStats,
+}
+
+/// A deduplication run: add documents, then [`Dedup::finish`].
+#[derive(Debug)]
+pub struct Dedup {
+    config: DedupConfig,
+    lsh: LshParams,
+    fingerprinter: Fingerprinter,
+    ids: Vec<String>,
+    lengths: Vec<u64>,
+    fingerprints: Vec<Fingerprint>,
+}
+
+impl Dedup {
+    /// Validate `config` and derive the LSH parameters.
+    pub fn new(config: DedupConfig) -> Result<Dedup, crate::Error> {
+        let fingerprinter = Fingerprinter {
+            shingle: config.shingle,
+            sketch: config.sketch,
+        };
+        fingerprinter.validate()?;
+        if !(config.threshold > 0.0 && config.threshold <= 1.0) {
+            return Err(crate::Error::Config(format!(
+                "threshold must be greater than 0 and at most 1, got {}",
+                config.threshold
+            )));
+        }
+        if config.representatives == 0 || config.bucket_cap < 2 {
+            return Err(crate::Error::Config(
+                "representatives must be at least 1 and bucket_cap at least 2".into(),
+            ));
+        }
+        let lsh = match config.lsh {
+            Some(p) => {
+                if p.bands == 0 || p.rows == 0 || p.bands * p.rows > config.sketch.slots {
+                    return Err(crate::Error::Config(format!(
+                        "{} bands × {} rows do not fit in {} sketch slots",
+                        p.bands, p.rows, config.sketch.slots
+                    )));
+                }
+                p
+            }
+            None => LshParams::for_threshold(
+                config.threshold,
+                config.sketch.slots,
+                config.target_recall,
+            )?,
+        };
+        Ok(Dedup {
+            config,
+            lsh,
+            fingerprinter,
+            ids: Vec::new(),
+            lengths: Vec::new(),
+            fingerprints: Vec::new(),
+        })
+    }
+
+    /// The bands × rows in use.
+    pub fn lsh(&self) -> LshParams {
+        self.lsh
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &DedupConfig {
+        &self.config
+    }
+
+    /// Number of documents added so far.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether no document was added yet.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Add documents `(id, text)`, fingerprinting them in parallel on the
+    /// current rayon pool. The texts are dropped once fingerprinted.
+    pub fn add_batch(&mut self, docs: Vec<(String, String)>) {
+        let fp = self.fingerprinter;
+        let drop_sets = self.config.verification == Verification::Signature;
+        let prints: Vec<(u64, Fingerprint)> = docs
+            .par_iter()
+            .map(|(_, text)| {
+                let mut f = fp.fingerprint(text);
+                if drop_sets {
+                    f.shingles.hashes = Vec::new();
+                }
+                (text.len() as u64, f)
+            })
+            .collect();
+        for ((id, _), (len, f)) in docs.into_iter().zip(prints) {
+            self.ids.push(id);
+            self.lengths.push(len);
+            self.fingerprints.push(f);
+        }
+    }
+
+    /// Similarity of documents `a` and `b` as the configured verification
+    /// measures it.
+    fn similarity(&self, a: usize, b: usize) -> f64 {
+        let (fa, fb) = (&self.fingerprints[a], &self.fingerprints[b]);
+        match self.config.verification {
+            Verification::Exact => jaccard(&fa.shingles.hashes, &fb.shingles.hashes),
+            Verification::Signature => match (&fa.signature, &fb.signature) {
+                (Some(x), Some(y)) => x.jaccard(y),
+                _ => 0.0,
+            },
+        }
+    }
+
+    /// Group the documents and decide which are kept.
+    pub fn finish(self) -> DedupOutcome {
+        let n = self.ids.len();
+        let mut stats = DedupStats {
+            documents: n,
+            ..Default::default()
+        };
+        let mut uf = UnionFind::new(n);
+
+        // 1. Exact duplicates: same normalised text. Only the first of each
+        //    exact family goes on to LSH.
+        let mut first_by_hash: HashMap<u128, usize> = HashMap::new();
+        let mut lsh_members: Vec<usize> = Vec::new();
+        for (i, f) in self.fingerprints.iter().enumerate() {
+            if f.signature.is_none() {
+                stats.empty += 1;
+                continue;
+            }
+            match first_by_hash.get(&f.exact) {
+                Some(&first) => {
+                    uf.union(first, i);
+                }
+                None => {
+                    first_by_hash.insert(f.exact, i);
+                    lsh_members.push(i);
+                }
+            }
+        }
+        drop(first_by_hash);
+
+        // 2. LSH one band at a time, so memory holds one band's keys.
+        let threshold = self.config.threshold;
+        let margin = self.config.estimate_margin;
+        let reps_max = self.config.representatives;
+        let mut keys: Vec<(u64, u32)> = Vec::with_capacity(lsh_members.len());
+        let mut reps: Vec<usize> = Vec::with_capacity(reps_max);
+        for band in 0..self.lsh.bands {
+            keys.clear();
+            keys.par_extend(lsh_members.par_iter().filter_map(|&i| {
+                let sig = self.fingerprints[i].signature.as_ref()?;
+                Some((self.lsh.band_key(sig, band), i as u32))
+            }));
+            keys.par_sort_unstable();
+            let mut start = 0;
+            while start < keys.len() {
+                let mut end = start + 1;
+                while end < keys.len() && keys[end].0 == keys[start].0 {
+                    end += 1;
+                }
+                let bucket = &keys[start..end];
+                start = end;
+                if bucket.len() < 2 {
+                    continue;
+                }
+                if bucket.len() > self.config.bucket_cap {
+                    stats.capped_buckets += 1;
+                    continue;
+                }
+                reps.clear();
+                for &(_, m) in bucket {
+                    let m = m as usize;
+                    let root = uf.find(m);
+                    if reps.iter().any(|&r| uf.find(r) == root) {
+                        continue;
+                    }
+                    let mut joined = false;
+                    for &r in &reps {
+                        stats.candidates += 1;
+                        let (Some(sm), Some(sr)) = (
+                            &self.fingerprints[m].signature,
+                            &self.fingerprints[r].signature,
+                        ) else {
+                            continue;
+                        };
+                        let estimate = sm.jaccard(sr);
+                        if estimate < threshold - margin {
+                            continue;
+                        }
+                        let sim = match self.config.verification {
+                            Verification::Exact => {
+                                stats.exact_comparisons += 1;
+                                self.similarity(m, r)
+                            }
+                            Verification::Signature => estimate,
+                        };
+                        if sim >= threshold {
+                            uf.union(m, r);
+                            stats.merges += 1;
+                            joined = true;
+                            break;
+                        }
+                    }
+                    if !joined && reps.len() < reps_max {
+                        reps.push(m);
+                    }
+                }
+            }
+        }
+
+        // 3. Groups, kept members and each member's relation to the kept one.
+        let mut kept = vec![true; n];
+        let mut groups = Vec::new();
+        for members in uf.groups() {
+            let keep = self.config.keep.choose(&members, |i| self.lengths[i]);
+            let exact_kept = self.fingerprints[keep].exact;
+            let members = members
+                .into_iter()
+                .map(|i| {
+                    let exact = self.fingerprints[i].exact == exact_kept;
+                    if i != keep {
+                        kept[i] = false;
+                        if exact {
+                            stats.exact_duplicates += 1;
+                        } else {
+                            stats.near_duplicates += 1;
+                        }
+                    }
+                    Member {
+                        index: i,
+                        similarity: if exact { 1.0 } else { self.similarity(keep, i) },
+                        relation: if exact {
+                            Relation::Exact
+                        } else {
+                            Relation::Near
+                        },
+                    }
+                })
+                .collect();
+            groups.push(Group {
+                kept: keep,
+                members,
+            });
+        }
+        stats.groups = groups.len();
+        stats.kept = kept.iter().filter(|&&k| k).count();
+        DedupOutcome {
+            ids: self.ids,
+            groups,
+            kept,
+            stats,
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! The library's error type.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where in the input something happened: a file (or `<stdin>`), and the
+/// line (JSON Lines) or row (Parquet) when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// The file as the user named it, or `<stdin>`.
+    pub path: String,
+    /// 1-based line number (JSON Lines) or 0-based row (Parquet), if any.
+    pub record: Option<Record>,
+}
+
+/// A position inside a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// 1-based line of a text file.
+    Line(u64),
+    /// 0-based row of a table.
+    Row(u64),
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.record {
+            None => write!(f, "{}", self.path),
+            Some(Record::Line(n)) => write!(f, "{}:{}", self.path, n),
+            Some(Record::Row(n)) => write!(f, "{} row {}", self.path, n),
+        }
+    }
+}
+
+/// Everything that can go wrong in the library.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file or directory could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A record of the input is not what it should be.
+    #[error("{place}: {reason}")]
+    InvalidRecord {
+        /// Where the record is.
+        place: Place,
+        /// What is wrong and what to do about it.
+        reason: String,
+    },
+    /// Two documents have the same id.
+    #[error(
+        "duplicate id {id:?}: first at {first}, again at {second}; ids must be unique across all inputs (choose another --id-field, or deduplicate the inputs separately)"
+    )]
+    DuplicateId {
+        /// The id.
+        id: String,
+        /// Where it was first seen.
+        first: Place,
+        /// Where it was seen again.
+        second: Place,
+    },
+    /// A setting is out of range or settings contradict each other.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Result with the library's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,50 @@
+//! # lookalike
+//!
+//! Find copies, near-copies and reused passages in document collections.
+//!
+//! # Brief overview
+//!
+//! Each document goes through the same stages, one module each:
+//!
+//! | stage | module | what it does |
+//! |---|---|---|
+//! | normalise | [`normalize`] | policy `norm-v1`: NFKC, case fold, quotes/dashes/spaces folded, white space collapsed |
+//! | tokenise | [`tokenize`] | words, with a fast ASCII path |
+//! | shingle | [`shingle`] | word (or character) n-grams as 64-bit hashes |
+//! | sketch | [`sketch`] | MinHash by one-permutation hashing with optimal densification |
+//! | fingerprint | [`fingerprint`] | all of the above for one document, and the persisted spec |
+//! | LSH | [`lsh`] | bands × rows derived from the threshold for recall at the threshold |
+//! | verify | [`verify`] | exact Jaccard and containment of shingle sets |
+//! | group | [`cluster`] | union-find and the keep policy |
+//! | pipeline | [`dedup`] | the stages put together |
+//! | input/output | [`corpus`], [`output`] | directories, JSON Lines (plain, gzip, zstd), Parquet |
+//!
+//! # Example
+//!
+//! ```
+//! use lookalike::dedup::{Dedup, DedupConfig};
+//! let mut run = Dedup::new(DedupConfig::default())?;
+//! run.add_batch(vec![
+//!     ("first".into(), "Kerry arrives in Moscow for talks on Syria with President Putin.".into()),
+//!     ("repost".into(), "KERRY arrives in Moscow for talks on Syria with President Putin".into()),
+//! ]);
+//! let outcome = run.finish();
+//! assert_eq!(outcome.kept, [true, false]);
+//! # Ok::<(), lookalike::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod cluster;
+pub mod corpus;
+pub mod dedup;
+mod error;
+pub mod fingerprint;
+pub mod lsh;
+pub mod normalize;
+pub mod output;
+pub mod shingle;
+pub mod sketch;
+pub mod tokenize;
+pub mod verify;
+
+pub use error::{Error, Place, Record, Result};
