@@ -18,6 +18,7 @@
 //! | group | [`cluster`] | union-find and the keep policy |
 //! | pipeline | [`dedup`] | the stages put together |
 //! | input/output | [`corpus`], [`output`] | directories, JSON Lines (plain, gzip, zstd), Parquet |
+//! | test data | [`synth`] | synthetic corpora with planted near duplicates |
 //!
 //! # Example
 //!
@@ -44,6 +45,7 @@ pub mod normalize;
 pub mod output;
 pub mod shingle;
 pub mod sketch;
+pub mod synth;
 pub mod tokenize;
 pub mod verify;
 

@@ -1,0 +1,226 @@
+//! The whole pipeline against a naive reference, on generated corpora.
+
+use std::collections::HashSet;
+
+use lookalike::dedup::{Dedup, DedupConfig, DedupOutcome};
+use lookalike::normalize::normalize;
+use lookalike::synth::{CorpusConfig, generate};
+use lookalike::tokenize::words_reference;
+use proptest::prelude::*;
+
+/// The obvious definition: the set of word 5-grams as strings.
+fn naive_shingles(text: &str, n: usize) -> HashSet<String> {
+    let norm = normalize(text);
+    let words = words_reference(&norm);
+    if words.is_empty() {
+        return HashSet::new();
+    }
+    if words.len() < n {
+        return HashSet::from([words.join(" ")]);
+    }
+    words.windows(n).map(|w| w.join(" ")).collect()
+}
+
+fn naive_jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
+    let inter = a.intersection(b).count() as f64;
+    let union = (a.len() + b.len()) as f64 - inter;
+    if union == 0.0 { 0.0 } else { inter / union }
+}
+
+fn run(docs: &[(String, String)], config: DedupConfig, threads: usize) -> DedupOutcome {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool");
+    pool.install(|| {
+        let mut d = Dedup::new(config).expect("valid config");
+        // Several batches, as the command line feeds them.
+        for chunk in docs.chunks(97) {
+            d.add_batch(chunk.to_vec());
+        }
+        d.finish()
+    })
+}
+
+fn group_of(outcome: &DedupOutcome) -> Vec<Option<usize>> {
+    let mut g = vec![None; outcome.ids.len()];
+    for (n, group) in outcome.groups.iter().enumerate() {
+        for m in &group.members {
+            g[m.index] = Some(n);
+        }
+    }
+    g
+}
+
+/// Recall and precision against all-pairs exact Jaccard, at several thresholds.
+#[test]
+fn matches_naive_all_pairs_reference() {
+    // One edited copy per copied original, so that similarities are planted
+    // across the whole range without chains (A~B, B~C, A≁C: union-find would
+    // rightly group all three), plus copies that differ only in case, spacing
+    // and quotes, which must be exact duplicates.
+    let mut corpus = generate(&CorpusConfig {
+        originals: 600,
+        words: (40, 300),
+        copied_fraction: 0.7,
+        max_copies: 1,
+        edit_rate: (0.0, 0.3),
+        ..CorpusConfig::default()
+    });
+    for i in (0..corpus.docs.len()).step_by(7) {
+        let text = corpus.docs[i]
+            .1
+            .to_uppercase()
+            .replace(' ', "  \n")
+            .replace('.', "\u{2019}.");
+        corpus.docs.push((format!("x{i}"), text));
+    }
+    let sets: Vec<HashSet<String>> = corpus
+        .docs
+        .iter()
+        .map(|(_, t)| naive_shingles(t, 5))
+        .collect();
+    let n = sets.len();
+    let mut pairs = Vec::new();
+    for i in 0..n {
+        for j in i + 1..n {
+            let jac = naive_jaccard(&sets[i], &sets[j]);
+            if jac > 0.0 {
+                pairs.push((i, j, jac));
+            }
+        }
+    }
+    for threshold in [0.5, 0.7, 0.8] {
+        let outcome = run(
+            &corpus.docs,
+            DedupConfig {
+                threshold,
+                ..Default::default()
+            },
+            2,
+        );
+        let group = group_of(&outcome);
+        let (mut above, mut found) = (0, 0);
+        for &(i, j, jac) in &pairs {
+            let together = group[i].is_some() && group[i] == group[j];
+            if jac >= threshold + 0.05 {
+                above += 1;
+                found += together as usize;
+            }
+            assert!(
+                !(together && jac < threshold - 0.05),
+                "threshold {threshold}: d{i} and d{j} grouped at Jaccard {jac:.3}"
+            );
+        }
+        assert!(
+            above > 100,
+            "the corpus must plant pairs above {threshold}: {above}"
+        );
+        let recall = found as f64 / above as f64;
+        assert!(
+            recall >= 0.99,
+            "threshold {threshold}: recall {recall:.4} ({found}/{above})"
+        );
+        // Reported similarities are the exact ones.
+        for g in &outcome.groups {
+            for m in &g.members {
+                let want = naive_jaccard(&sets[g.kept], &sets[m.index]);
+                assert!((m.similarity - want).abs() < 1e-9 || m.similarity == 1.0);
+            }
+        }
+    }
+}
+
+#[test]
+fn result_does_not_depend_on_threads() {
+    let corpus = generate(&CorpusConfig {
+        originals: 400,
+        ..CorpusConfig::default()
+    });
+    let one = run(&corpus.docs, DedupConfig::default(), 1);
+    let two = run(&corpus.docs, DedupConfig::default(), 2);
+    assert!(!one.groups.is_empty());
+    assert_eq!(one.groups, two.groups);
+    assert_eq!(one.kept, two.kept);
+    assert_eq!(one.stats, two.stats);
+}
+
+#[test]
+fn unrelated_documents_in_one_bucket_stay_apart() {
+    // With one row per band, nearly every pair of documents shares a bucket:
+    // verification alone must keep unrelated documents apart.
+    let corpus = generate(&CorpusConfig {
+        originals: 150,
+        copied_fraction: 0.0,
+        vocabulary: 40,
+        ..CorpusConfig::default()
+    });
+    let config = DedupConfig {
+        lsh: Some(lookalike::lsh::LshParams {
+            bands: 128,
+            rows: 1,
+        }),
+        ..DedupConfig::default()
+    };
+    let outcome = run(&corpus.docs, config, 2);
+    assert!(outcome.stats.candidates > 100, "{:?}", outcome.stats);
+    // Every grouped document is above the threshold with another member.
+    let sets: Vec<HashSet<String>> = corpus
+        .docs
+        .iter()
+        .map(|(_, t)| naive_shingles(t, 5))
+        .collect();
+    for g in &outcome.groups {
+        for a in &g.members {
+            let linked = g.members.iter().any(|b| {
+                b.index != a.index && naive_jaccard(&sets[a.index], &sets[b.index]) >= 0.5
+            });
+            assert!(linked, "d{} grouped without a similar member", a.index);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Every document is either kept or removed, exactly once; each group has
+    /// exactly one kept member; kept + removed = input.
+    #[test]
+    fn every_document_is_accounted_for(
+        seed in 0u64..1_000,
+        originals in 1usize..40,
+        threshold in 0.3f64..0.95,
+        keep in 0usize..3,
+        empties in 0usize..4,
+    ) {
+        let mut corpus = generate(&CorpusConfig {
+            originals, words: (1, 60), copied_fraction: 0.6, max_copies: 3,
+            edit_rate: (0.0, 0.3), vocabulary: 300, seed,
+        });
+        for e in 0..empties {
+            corpus.docs.push((format!("empty{e}"), " -- ".repeat(e)));
+        }
+        let keep = [lookalike::cluster::KeepPolicy::First, lookalike::cluster::KeepPolicy::Longest,
+                    lookalike::cluster::KeepPolicy::Shortest][keep];
+        let outcome = run(&corpus.docs, DedupConfig { threshold, keep, ..Default::default() }, 2);
+        let n = corpus.docs.len();
+        prop_assert_eq!(outcome.ids.len(), n);
+        prop_assert_eq!(outcome.kept.len(), n);
+        let mut seen = vec![0usize; n];
+        for g in &outcome.groups {
+            prop_assert!(g.members.len() >= 2);
+            prop_assert!(outcome.kept[g.kept]);
+            let kept_members = g.members.iter().filter(|m| outcome.kept[m.index]).count();
+            prop_assert_eq!(kept_members, 1);
+            for m in &g.members { seen[m.index] += 1; }
+        }
+        prop_assert!(seen.iter().all(|&s| s <= 1));
+        let removed = outcome.kept.iter().filter(|k| !**k).count();
+        prop_assert_eq!(outcome.stats.kept + removed, n);
+        prop_assert_eq!(outcome.stats.exact_duplicates + outcome.stats.near_duplicates, removed);
+        // Documents without words are never grouped.
+        for (i, (id, _)) in corpus.docs.iter().enumerate() {
+            if id.starts_with("empty") { prop_assert_eq!(seen[i], 0); }
+        }
+    }
+}
