@@ -1,0 +1,420 @@
+//! The `lookalike` binary, run as a user runs it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use lookalike::synth::{CorpusConfig, generate};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lookalike"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run lookalike")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Groups in a `--clusters` file, as sets of ids.
+fn groups(path: &Path) -> BTreeSet<BTreeSet<String>> {
+    let text = std::fs::read_to_string(path).expect("clusters file");
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("clusters line is JSON");
+            v["members"]
+                .as_array()
+                .expect("members")
+                .iter()
+                .map(|m| m["id"].as_str().expect("id").to_string())
+                .collect()
+        })
+        .collect()
+}
+
+fn write_jsonl(path: &Path, docs: &[(String, String)]) {
+    let mut f = std::fs::File::create(path).expect("create");
+    for (id, text) in docs {
+        writeln!(
+            f,
+            "{}",
+            serde_json::json!({"id": id, "text": text, "extra": [1, 2]})
+        )
+        .expect("write");
+    }
+}
+
+#[test]
+fn seeds_give_one_group_with_defaults() {
+    let seeds = repo().join("../shared/seeds");
+    if !seeds.is_dir() {
+        eprintln!("SKIPPED seeds_give_one_group_with_defaults: ../shared/seeds is absent");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clusters = dir.path().join("c.jsonl");
+    let o = run(&[
+        "dedup",
+        seeds.to_str().expect("utf8"),
+        "--clusters",
+        clusters.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got = groups(&clusters);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let group = got.iter().next().expect("one group");
+    assert_eq!(group.len(), 2);
+    assert!(
+        group.iter().any(|id| id.starts_with("000_"))
+            && group.iter().any(|id| id.starts_with("001_"))
+    );
+
+    // compare: 000–001 far above 000–002.
+    let file = |p: &str| {
+        std::fs::read_dir(&seeds)
+            .expect("seeds")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|x| {
+                x.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(p))
+            })
+            .expect("seed file")
+    };
+    let jac = |a: &Path, b: &Path| {
+        let o = bin()
+            .args(["compare", "--json"])
+            .arg(a)
+            .arg(b)
+            .output()
+            .expect("compare");
+        assert!(o.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        v["jaccard"].as_f64().expect("jaccard")
+    };
+    let (near, far) = (
+        jac(&file("000"), &file("001")),
+        jac(&file("000"), &file("002")),
+    );
+    assert!(near > 0.4 && far < 0.05, "{near} {far}");
+}
+
+#[test]
+fn examples_match_their_truth() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clusters = dir.path().join("c.jsonl");
+    let news = repo().join("examples/news");
+    let o = run(&[
+        "dedup",
+        news.to_str().expect("utf8"),
+        "--clusters",
+        clusters.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let truth = std::fs::read_to_string(repo().join("examples/news-truth.jsonl")).expect("truth");
+    let mut by_cluster: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
+    for l in truth.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).expect("json");
+        by_cluster
+            .entry(v["cluster"].as_i64().expect("cluster"))
+            .or_default()
+            .insert(v["id"].as_str().expect("id").to_string());
+    }
+    let want: BTreeSet<_> = by_cluster.into_values().filter(|g| g.len() > 1).collect();
+    assert_eq!(groups(&clusters), want);
+}
+
+#[test]
+fn threads_do_not_change_the_result() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in.jsonl");
+    write_jsonl(
+        &input,
+        &generate(&CorpusConfig {
+            originals: 800,
+            ..Default::default()
+        })
+        .docs,
+    );
+    let mut outs = Vec::new();
+    for j in ["1", "2"] {
+        let c = dir.path().join(format!("c{j}.jsonl"));
+        let o = run(&[
+            "dedup",
+            input.to_str().expect("utf8"),
+            "-j",
+            j,
+            "--clusters",
+            c.to_str().expect("utf8"),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        outs.push(std::fs::read(&c).expect("clusters"));
+    }
+    assert!(!outs[0].is_empty());
+    assert_eq!(outs[0], outs[1]);
+}
+
+#[test]
+fn json_lines_output_keeps_lines_byte_for_byte_and_accounts_for_every_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = generate(&CorpusConfig {
+        originals: 300,
+        ..Default::default()
+    });
+    // Odd spacing and key order must survive: the output is the input's bytes.
+    let mut raw = String::new();
+    for (id, text) in &corpus.docs {
+        raw.push_str(&format!(
+            "{{ \"text\":{},  \"id\" : \"{id}\", \"n\": 1 }}\n",
+            serde_json::to_string(text).expect("json")
+        ));
+    }
+    let input = dir.path().join("in.jsonl.zst");
+    std::fs::write(&input, zstd::encode_all(raw.as_bytes(), 3).expect("zstd")).expect("write");
+    let out = dir.path().join("out.jsonl.gz");
+    let clusters = dir.path().join("c.jsonl");
+    let o = run(&[
+        "dedup",
+        input.to_str().expect("utf8"),
+        "-o",
+        out.to_str().expect("utf8"),
+        "--clusters",
+        clusters.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut kept = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&out).expect("out")),
+        &mut kept,
+    )
+    .expect("gunzip");
+    let input_lines: BTreeSet<&str> = raw.lines().collect();
+    let kept_lines: Vec<&str> = kept.lines().collect();
+    assert!(
+        kept_lines.iter().all(|l| input_lines.contains(l)),
+        "a kept line was altered"
+    );
+    // kept + removed = input, every id once.
+    let id_of = |l: &str| {
+        serde_json::from_str::<serde_json::Value>(l).expect("json")["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    };
+    let kept_ids: BTreeSet<String> = kept_lines.iter().map(|l| id_of(l)).collect();
+    let mut removed = BTreeSet::new();
+    for g in groups(&clusters) {
+        assert_eq!(
+            g.iter().filter(|id| kept_ids.contains(*id)).count(),
+            1,
+            "one kept per group"
+        );
+        removed.extend(g.into_iter().filter(|id| !kept_ids.contains(id)));
+    }
+    assert!(!removed.is_empty());
+    assert!(kept_ids.is_disjoint(&removed));
+    assert_eq!(kept_ids.len() + removed.len(), corpus.docs.len());
+}
+
+#[test]
+fn malformed_json_names_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &input,
+        "{\"text\": \"fine words here\"}\n{\"text\": broken\n{\"id\": 3}\n",
+    )
+    .expect("write");
+    let o = run(&["dedup", input.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(3));
+    let e = stderr(&o);
+    assert!(
+        e.contains("bad.jsonl:2: invalid JSON") && e.contains("--skip-invalid"),
+        "{e}"
+    );
+    let o = run(&["dedup", input.to_str().expect("utf8"), "--skip-invalid"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("bad.jsonl:3: skipped: missing field \"text\""),
+        "{e}"
+    );
+    assert!(e.contains("2 invalid records skipped"), "{e}");
+}
+
+#[test]
+fn directories_skip_binaries_and_mirror_kept_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(input.join("sub")).expect("mkdir");
+    let text = "the cat sat on the mat and looked out of the window at the rain";
+    std::fs::write(input.join("a.txt"), text).expect("write");
+    std::fs::write(input.join("sub/b.txt"), text.to_uppercase()).expect("write");
+    std::fs::write(
+        input.join("c.txt"),
+        "something else entirely, with no words in common",
+    )
+    .expect("write");
+    std::fs::write(input.join("img.bin"), [0x89u8, b'P', 0, 0, 1, 2]).expect("write");
+    std::fs::write(input.join("latin1.txt"), b"caf\xe9 au lait in the morning").expect("write");
+    std::fs::write(input.join("empty.txt"), "").expect("write");
+    let out = dir.path().join("out");
+    let o = run(&[
+        "dedup",
+        input.to_str().expect("utf8"),
+        "-o",
+        out.to_str().expect("utf8"),
+    ]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(e.contains("img.bin: looks binary"), "{e}");
+    assert!(e.contains("latin1.txt: invalid UTF-8 replaced"), "{e}");
+    assert!(out.join("a.txt").is_file() && !out.join("sub/b.txt").exists());
+    for f in ["c.txt", "latin1.txt", "empty.txt"] {
+        assert_eq!(
+            std::fs::read(out.join(f)).expect(f),
+            std::fs::read(input.join(f)).expect(f)
+        );
+    }
+    // The output may not overwrite an input.
+    let o = run(&[
+        "dedup",
+        input.to_str().expect("utf8"),
+        "-o",
+        input.join("x").to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn stdin_and_duplicate_ids_and_missing_paths() {
+    let mut child = bin()
+        .args(["dedup", "-", "--clusters", "/dev/stdout", "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let body = "{\"id\":\"x\",\"text\":\"one two three four five six seven\"}\n{\"id\":\"y\",\"text\":\"One, two, three, four, five, six, seven!\"}\n";
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body.as_bytes())
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("\"kept\":\"x\"") && out.contains("\"relation\":\"exact\""),
+        "{out}"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("dup.jsonl");
+    std::fs::write(
+        &input,
+        "{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"a\",\"text\":\"y\"}\n",
+    )
+    .expect("write");
+    let o = run(&["dedup", input.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("duplicate id \"a\""), "{}", stderr(&o));
+
+    let o = run(&["dedup", "no/such/place.jsonl"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no/such/place.jsonl"), "{}", stderr(&o));
+}
+
+#[test]
+fn parquet_keeps_all_columns() {
+    use arrow_array::{Int64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in.parquet");
+    let corpus = generate(&CorpusConfig {
+        originals: 200,
+        ..Default::default()
+    });
+    let ids: Vec<&str> = corpus.docs.iter().map(|d| d.0.as_str()).collect();
+    let texts: Vec<&str> = corpus.docs.iter().map(|d| d.1.as_str()).collect();
+    let extra: Vec<i64> = (0..ids.len() as i64).collect();
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(StringArray::from(ids)) as _),
+        ("text", Arc::new(StringArray::from(texts)) as _),
+        ("extra", Arc::new(Int64Array::from(extra)) as _),
+    ])
+    .expect("batch");
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&input).expect("create"),
+        batch.schema(),
+        None,
+    )
+    .expect("writer");
+    w.write(&batch).expect("write");
+    w.close().expect("close");
+    let out = dir.path().join("out.parquet");
+    let o = run(&[
+        "dedup",
+        input.to_str().expect("utf8"),
+        "-o",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&out).expect("out"),
+    )
+    .expect("parquet")
+    .build()
+    .expect("reader");
+    let mut rows = 0;
+    for b in reader {
+        let b = b.expect("batch");
+        assert_eq!(b.num_columns(), 3);
+        rows += b.num_rows();
+    }
+    assert!(rows > 0 && rows < corpus.docs.len(), "{rows}");
+    let o = run(&[
+        "dedup",
+        input.to_str().expect("utf8"),
+        "--text-field",
+        "body",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no column \"body\""), "{}", stderr(&o));
+}
+
+#[test]
+fn a_200_megabyte_document_works() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).expect("mkdir");
+    let corpus = generate(&CorpusConfig {
+        originals: 2000,
+        words: (300, 400),
+        ..Default::default()
+    });
+    let mut big =
+        std::io::BufWriter::new(std::fs::File::create(input.join("big.txt")).expect("create"));
+    let mut written = 0;
+    'outer: loop {
+        for (_, t) in &corpus.docs {
+            big.write_all(t.as_bytes()).expect("write");
+            big.write_all(b"\n").expect("write");
+            written += t.len() + 1;
+            if written > 200 << 20 {
+                break 'outer;
+            }
+        }
+    }
+    drop(big);
+    std::fs::write(input.join("small.txt"), &corpus.docs[0].1).expect("write");
+    let o = run(&["dedup", input.to_str().expect("utf8"), "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
