@@ -64,65 +64,129 @@ pub fn fold_char(c: char) -> Fold {
 /// assert_eq!(normalize("  “Arming the rebels – that’s\nan option”  "),
 ///            "\"arming the rebels - that's an option\"");
 /// ```
+///
+/// Most text is ASCII with a few other characters (a curly quote, a dash).
+/// Only *islands* around non-ASCII characters go through the Unicode steps;
+/// the ASCII between them is lowercased. This is exact, not an approximation:
+/// all of norm-v1's steps are per character except canonical composition,
+/// and composition only ever joins a character to combining characters that
+/// follow it, never to an ASCII one. So an island starts one character before
+/// a non-ASCII run (that character may be the base of a combining mark) and
+/// ends at the first ASCII character not followed by non-ASCII. White space is
+/// collapsed over the whole result at the end. A property test checks the
+/// result against [`normalize_unicode`] on the whole text.
 pub fn normalize(text: &str) -> String {
     if text.is_ascii() {
-        normalize_ascii(text)
-    } else {
-        normalize_unicode(text)
+        return normalize_ascii(text);
     }
+    let bytes = text.as_bytes();
+    let mut buf = String::with_capacity(text.len() + 16);
+    let mut i = 0;
+    while i < bytes.len() {
+        let Some(off) = bytes[i..].iter().position(|&b| b >= 0x80) else {
+            push_ascii_lowercase(&mut buf, &text[i..]);
+            break;
+        };
+        let first = i + off;
+        // Include the preceding ASCII character: it may take a combining mark.
+        let start = if first > i { first - 1 } else { first };
+        push_ascii_lowercase(&mut buf, &text[i..start]);
+        let mut end = first;
+        while end < bytes.len() {
+            if bytes[end] >= 0x80 {
+                end += 1;
+            } else if end + 1 < bytes.len() && bytes[end + 1] >= 0x80 {
+                // An ASCII character right before more non-ASCII: the base of
+                // what follows, so the island goes on.
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        // `start` and `end` are on character boundaries: each is either an
+        // ASCII byte's position or the end of the text.
+        buf.push_str(&unicode_steps(&text[start..end]));
+        i = end;
+    }
+    collapse_whitespace(&buf)
 }
 
-/// The full policy, for any text. [`normalize`] uses it for non-ASCII text;
-/// it is public so tests and benchmarks can compare the two paths.
+/// The full policy, for any text. [`normalize`] gives the same result faster;
+/// this is the obvious reference it is tested against.
 pub fn normalize_unicode(text: &str) -> String {
-    let folded = fold_and_collapse(text, false);
+    collapse_whitespace(&unicode_steps(text))
+}
+
+/// Steps 1–4 of the policy except the white-space collapse.
+fn unicode_steps(text: &str) -> String {
+    let folded = fold_table(text);
     let nfkc = ComposingNormalizerBorrowed::new_nfkc();
     let composed = nfkc.normalize(&folded);
     let cased = CaseMapper::new().fold_string(&composed);
     let recomposed = nfkc.normalize(&cased);
-    fold_and_collapse(&recomposed, true)
+    fold_table(&recomposed)
 }
 
-/// The policy restricted to ASCII input: lowercase and collapse white space.
-pub fn normalize_ascii(text: &str) -> String {
-    debug_assert!(text.is_ascii());
+fn push_ascii_lowercase(buf: &mut String, ascii: &str) {
+    let start = buf.len();
+    buf.push_str(ascii);
+    // Lowercasing ASCII bytes in place keeps the string valid UTF-8.
+    buf[start..].make_ascii_lowercase();
+}
+
+/// Turn every run of white space into one space, with none at either end.
+/// Runs of ASCII that is not white space are copied in bulk.
+fn collapse_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
-    for b in text.bytes() {
-        // ASCII white space as Unicode's White_Space property defines it.
-        if matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ') {
+    let mut rest = text;
+    while !rest.is_empty() {
+        let plain = rest
+            .bytes()
+            .position(|b| b >= 0x80 || is_ascii_white_space(b))
+            .unwrap_or(rest.len());
+        let (c, len) = if plain > 0 {
+            (None, plain)
+        } else {
+            match rest.chars().next() {
+                Some(c) => (Some(c), c.len_utf8()),
+                None => break,
+            }
+        };
+        if c.is_some_and(char::is_whitespace) {
             pending_space = !out.is_empty();
         } else {
             if pending_space {
                 out.push(' ');
                 pending_space = false;
             }
-            out.push(b.to_ascii_lowercase() as char);
+            out.push_str(&rest[..len]);
         }
+        rest = &rest[len..];
     }
     out
 }
 
-/// Apply the fold table; with `collapse`, also turn white-space runs into one
-/// space and trim both ends (otherwise white space is kept as it is, so that
-/// NFKC sees the text's own characters).
-fn fold_and_collapse(text: &str, collapse: bool) -> String {
+/// ASCII white space as Unicode's White_Space property defines it.
+#[inline]
+fn is_ascii_white_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')
+}
+
+/// The policy restricted to ASCII input: lowercase and collapse white space.
+pub fn normalize_ascii(text: &str) -> String {
+    debug_assert!(text.is_ascii());
+    collapse_whitespace(&text.to_ascii_lowercase())
+}
+
+/// Apply the fold table (white space is left for [`collapse_whitespace`]).
+fn fold_table(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut pending_space = false;
     for c in text.chars() {
         match fold_char(c) {
             Fold::Drop => {}
-            Fold::Space if collapse => pending_space = !out.is_empty(),
-            fold => {
-                if pending_space {
-                    out.push(' ');
-                    pending_space = false;
-                }
-                out.push(match fold {
-                    Fold::To(r) => r,
-                    _ => c,
-                });
-            }
+            Fold::To(r) => out.push(r),
+            Fold::Keep | Fold::Space => out.push(c),
         }
     }
     out
@@ -171,6 +235,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
         #[test]
         fn idempotent(s in "\\PC*") {
             let once = normalize(&s);
@@ -192,6 +258,27 @@ mod tests {
         #[test]
         fn ascii_fast_path_matches_full_policy(s in "[ -~\t\n\r\x0B\x0C]*") {
             prop_assert_eq!(normalize_ascii(&s), normalize_unicode(&s));
+        }
+
+        #[test]
+        fn island_path_matches_full_policy(s in "\\PC*") {
+            prop_assert_eq!(normalize(&s), normalize_unicode(&s));
+        }
+
+        #[test]
+        fn island_path_matches_full_policy_on_mixed_text(
+            s in proptest::collection::vec(prop_oneof![
+                4 => proptest::char::range('a', 'e'),
+                2 => Just(' '), 1 => Just('\n'), 1 => Just('A'), 1 => Just('.'),
+                1 => Just('\u{0301}'), 1 => Just('\u{0323}'), 1 => Just('\u{200D}'),
+                1 => Just('\u{00AD}'), 1 => Just('\u{2019}'), 1 => Just('\u{00A0}'),
+                1 => Just('\u{3000}'), 1 => Just('\u{1680}'), 1 => Just('\u{0085}'),
+                1 => Just('ẞ'), 1 => Just('ﬁ'), 1 => Just('\u{FE58}'), 1 => Just('Å'),
+                1 => Just('\u{1100}'), 1 => Just('\u{1161}'), 1 => Just('\u{11A8}'),
+                1 => Just('\u{0345}'), 1 => Just('Σ'),
+            ], 0..40).prop_map(|v| v.into_iter().collect::<String>())
+        ) {
+            prop_assert_eq!(normalize(&s), normalize_unicode(&s));
         }
     }
 }

@@ -104,9 +104,22 @@ impl<'a> Iterator for Words<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
-        let len = self.text.len();
-        // Skip separators.
-        while self.pos < len {
+        let bytes = self.text.as_bytes();
+        let len = bytes.len();
+        // Skip separators: ASCII ones in a tight loop, others by class.
+        loop {
+            while self.pos < len
+                && bytes[self.pos] < 0x80
+                && !bytes[self.pos].is_ascii_alphanumeric()
+            {
+                self.pos += 1;
+            }
+            if self.pos >= len {
+                return None;
+            }
+            if bytes[self.pos] < 0x80 {
+                break;
+            }
             let (class, n) = self.class_at(self.pos);
             match class {
                 CharClass::Separator => self.pos += n,
@@ -118,11 +131,14 @@ impl<'a> Iterator for Words<'a> {
                 CharClass::Word => break,
             }
         }
-        if self.pos >= len {
-            return None;
-        }
         let start = self.pos;
-        while self.pos < len {
+        loop {
+            while self.pos < len && bytes[self.pos].is_ascii_alphanumeric() {
+                self.pos += 1;
+            }
+            if self.pos >= len || bytes[self.pos] < 0x80 {
+                break;
+            }
             let (class, n) = self.class_at(self.pos);
             if class != CharClass::Word {
                 break;

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Build the benchmark corpus: real English text from Debian documentation
+packages, one document per page or file, as JSON Lines.
+
+Packages (downloaded with `apt-get download`, unpacked with `dpkg-deb -x`, never
+installed): the Linux kernel's documentation, the Rust, Java, Python, Perl,
+PostgreSQL, Octave and Ruby manuals. HTML is reduced to its text (scripts and
+styles dropped); plain text, reStructuredText and POD are taken as they are.
+
+API reference pages repeat a lot of text among themselves, as real crawls do,
+so the corpus has natural near duplicates. When the text falls short of
+--min-bytes, the script adds edited copies of randomly chosen documents (a few
+percent of words substituted, deleted or inserted, like a light edit) until
+the target is reached; their pairs go to a truth file so recall can be measured.
+
+Usage: python3 bench/build_corpus.py [--work bench/work] [--min-bytes 500000000]
+"""
+import argparse
+import gzip
+import html.parser
+import json
+import os
+import random
+import subprocess
+import sys
+from multiprocessing import Pool
+
+PACKAGES = [
+    "linux-doc-6.1", "rust-doc", "openjdk-17-doc", "python3.11-doc", "perl-doc",
+    "postgresql-doc-15", "octave-doc", "ruby3.1-doc",
+]
+TEXT_ENDINGS = (".txt", ".rst", ".pod", ".md")
+
+
+class TextOf(html.parser.HTMLParser):
+    SKIP = {"script", "style", "noscript", "svg"}
+    BLOCK = {"p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "br", "dt", "dd", "section"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out, self.skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skip += 1
+        elif tag in self.BLOCK:
+            self.out.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self.skip:
+            self.skip -= 1
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.out.append(data)
+
+
+def extract(path):
+    try:
+        raw = open(path, "rb").read()
+        name = path
+        if name.endswith(".gz"):
+            raw = gzip.decompress(raw)
+            name = name[:-3]
+        if b"\0" in raw[:8192]:
+            return None
+        text = raw.decode("utf-8", errors="replace")
+        if name.endswith((".html", ".htm")):
+            p = TextOf()
+            p.feed(text)
+            text = "".join(p.out)
+        elif not name.endswith(TEXT_ENDINGS):
+            return None
+        lines = [" ".join(l.split()) for l in text.splitlines()]
+        text = "\n".join(l for l in lines if l)
+        return text if len(text) >= 200 else None
+    except Exception as e:  # a broken page is skipped, not fatal
+        print(f"skip {path}: {e}", file=sys.stderr)
+        return None
+
+
+def edit(words, rate, rng):
+    out = []
+    for w in words:
+        r = rng.random()
+        if r >= rate:
+            out.append(w)
+        elif r < rate / 3:
+            out.append(rng.choice(words))
+        elif r < 2 * rate / 3:
+            continue
+        else:
+            out.extend([w, rng.choice(words)])
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", default="bench/work")
+    ap.add_argument("--min-bytes", type=int, default=500_000_000)
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+    debs, root = os.path.join(a.work, "debs"), os.path.join(a.work, "unpacked")
+    out_path = os.path.join(a.work, "debian.jsonl")
+    os.makedirs(debs, exist_ok=True)
+    if not os.path.isdir(root):
+        subprocess.run(["apt-get", "download", *PACKAGES], cwd=debs, check=True)
+        os.makedirs(root)
+        for d in sorted(os.listdir(debs)):
+            subprocess.run(["dpkg-deb", "-x", os.path.join(debs, d), root], check=True)
+    paths = sorted(
+        os.path.join(dp, f) for dp, _, fs in os.walk(root) for f in fs
+        if f.endswith((".html", ".htm", ".gz") + TEXT_ENDINGS)
+    )
+    with Pool() as pool:
+        texts = pool.map(extract, paths, chunksize=64)
+    docs = [(os.path.relpath(p, root), t) for p, t in zip(paths, texts) if t]
+    total = sum(len(t.encode()) for _, t in docs)
+    print(f"{len(docs)} documents, {total / 1e6:.0f} MB of text from {len(PACKAGES)} packages")
+    rng = random.Random(a.seed)
+    planted = []
+    n_real = len(docs)
+    while total < a.min_bytes:
+        i = rng.randrange(n_real)
+        src_id, src = docs[i]
+        rate = rng.uniform(0.0, 0.1)
+        copy = " ".join(edit(src.split(" "), rate, rng))
+        cid = f"copy{len(planted)}/{src_id}"
+        docs.append((cid, copy))
+        planted.append({"id1": src_id, "id2": cid, "edit_rate": round(rate, 4)})
+        total += len(copy.encode())
+    rng.shuffle(docs)
+    with open(out_path, "w", encoding="utf-8") as f:
+        for i, t in docs:
+            f.write(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n")
+    with open(os.path.join(a.work, "planted.jsonl"), "w") as f:
+        for p in planted:
+            f.write(json.dumps(p) + "\n")
+    print(f"wrote {out_path}: {len(docs)} documents ({len(planted)} edited copies), {total / 1e6:.0f} MB of text")
+
+
+if __name__ == "__main__":
+    main()
