@@ -69,14 +69,26 @@ Outputs:
 
 Exit codes: 0 success, 1 I/O error, 2 bad command line, 3 invalid input data.
 
-Example:
+Example (the articles written for this project, in the repository):
   $ lookalike dedup examples/news --clusters clusters.jsonl -o kept/
-  lookalike: 38 documents, 92 KB in 0.01 s ...";
+  lookalike: 39 documents, 27.8 KB in 0.00 s (9.2 MB/s, 12949 documents/s)
+  lookalike: 8 groups; removed 18 (2 exact, 16 near duplicates); kept 21
+  lookalike: 1 documents have no words: kept, never grouped
+  $ head -c 150 clusters.jsonl
+  {\"cluster\":0,\"kept\":\"ferry-aground/original.txt\",\"members\":[{\"id\":
+  \"ferry-aground/original.txt\",\"similarity\":1.0,\"relation\":\"exact\"},...";
 
 const COMPARE_HELP: &str = "\
+Both files are read whole, as one document each, and measured with the same
+normalisation and shingles as `dedup`.
+
 Example:
-  $ lookalike compare examples/news/kerry-moscow-wire.txt examples/news/kerry-moscow-update.txt
-  Both files are read whole as one document each.";
+  $ lookalike compare examples/news/river-flood/original.txt examples/news/river-flood/update.txt
+  A  examples/news/river-flood/original.txt  (798 bytes, 144 words, 140 distinct 5-gram shingles)
+  B  examples/news/river-flood/update.txt  (876 bytes, 158 words, 154 distinct 5-gram shingles)
+    Jaccard similarity (exact)      0.523
+    ...
+  verdict at threshold 0.4: near duplicates";
 
 /// How documents are fingerprinted and compared (shared by all commands).
 #[derive(Debug, Clone, Args)]
