@@ -42,7 +42,32 @@ pub enum Command {
     /// containment each way, and the verdict at the threshold.
     #[command(after_help = COMPARE_HELP)]
     Compare(CompareArgs),
+    /// Show the passages two files share and where they differ: in the
+    /// terminal, as JSON, or as an HTML page with both texts side by side.
+    #[command(after_help = ALIGN_HELP)]
+    Align(AlignArgs),
 }
+
+const ALIGN_HELP: &str = "\
+How it works: both texts are cut into words (normalised as for dedup, with
+their places in the original text kept), matched like a word-level diff that
+anchors on word 3-grams found once in each text, and the matches grouped into
+passages; differences of up to --max-gap words inside a passage are shown as
+edits. Everything outside passages is unshared.
+
+Terminal view: `[A only, N words]` and `[B only, N words]` mark text in one
+file only; `[shared K, N words]` a passage, with its character offsets; inside
+it `[-words of A-]{+words of B+}` mark the edits. Colour when stdout is a
+terminal and NO_COLOR is unset.
+
+JSON (--json): {\"a\": {\"path\", \"words\", \"coverage\", \"unshared\": [SPAN]},
+ \"b\": {...}, \"passages\": [{\"a\": SPAN, \"b\": SPAN, \"matched_words\": N,
+ \"edits\": [{\"a\": SPAN, \"b\": SPAN}]}]}, where SPAN is {\"start\", \"end\"
+ (character offsets into the original file), \"byte_start\", \"byte_end\",
+ \"words\"}. Coverage is the fraction of a side's words inside passages.
+
+Example:
+  $ lookalike align examples/news/river-flood/original.txt examples/news/river-flood/update.txt --html flood.html";
 
 const DEDUP_HELP: &str = "\
 Inputs:
@@ -253,6 +278,32 @@ impl DedupArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AlignArgs {
+    /// First file (read whole, as one document).
+    pub a: PathBuf,
+    /// Second file.
+    pub b: PathBuf,
+    /// Print the alignment as JSON (schema below).
+    #[arg(long, conflicts_with = "show")]
+    pub json: bool,
+    /// Write a self-contained HTML page with both texts side by side.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// With --html, print the terminal view as well.
+    #[arg(long)]
+    pub show: bool,
+    /// Fewest matched words that make a passage.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub min_words: usize,
+    /// Most differing words (on each side) that a passage bridges as an edit.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub max_gap: usize,
+    /// What to do with invalid UTF-8.
+    #[arg(long, value_enum, default_value_t = Utf8Arg::Replace)]
+    pub invalid_utf8: Utf8Arg,
+}
+
+#[derive(Debug, Args)]
 pub struct CompareArgs {
     /// First file (read whole, as one document).
     pub a: PathBuf,
@@ -261,6 +312,10 @@ pub struct CompareArgs {
     /// Print the figures as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Containment (of the smaller document in the larger) from which one
+    /// "contains" the other.
+    #[arg(long, default_value_t = 0.5, value_name = "C")]
+    pub containment: f64,
     #[command(flatten)]
     pub engine: EngineArgs,
     /// What to do with invalid UTF-8.

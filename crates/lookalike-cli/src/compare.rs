@@ -1,13 +1,16 @@
 //! `lookalike compare A B`: every figure for one pair.
 
 use anyhow::Result;
-use lookalike::corpus::{self, Document, Notice, ReadOptions, Sink, Source, SourceKind};
 use lookalike::fingerprint::Fingerprinter;
 use lookalike::lsh::LshParams;
 use lookalike::verify::overlap;
 use serde::Serialize;
 
-use crate::args::{CompareArgs, Utf8Arg};
+use lookalike::align::AlignConfig;
+use lookalike::verify::{PairRelation, RelationConfig};
+
+use crate::args::CompareArgs;
+use crate::input::read_whole;
 
 #[derive(Serialize)]
 struct Side {
@@ -30,44 +33,13 @@ struct Report {
     lsh_bands: usize,
     lsh_rows: usize,
     lsh_candidate_probability: f64,
+    relation: PairRelation,
+    shared_passages: usize,
+    longest_passage_words: usize,
     verdict: &'static str,
 }
 
-struct One(Option<Document>);
-
-impl Sink for One {
-    fn document(&mut self, doc: Document) -> lookalike::Result<()> {
-        self.0 = Some(doc);
-        Ok(())
-    }
-    fn notice(&mut self, notice: Notice) {
-        eprintln!("lookalike: warning: {notice}");
-    }
-}
-
-fn read_whole(path: &std::path::Path, opts: &ReadOptions) -> Result<String> {
-    let mut source = Source::open(path)?;
-    if source.kind == SourceKind::Directory {
-        anyhow::bail!(
-            "{}: is a directory; compare takes two files",
-            source.display
-        );
-    }
-    source.kind = SourceKind::Text;
-    let mut one = One(None);
-    corpus::read_source(&source, opts, &mut one)?;
-    Ok(one.0.map(|d| d.text).unwrap_or_default())
-}
-
 pub fn run(args: CompareArgs) -> Result<()> {
-    let opts = ReadOptions {
-        invalid_utf8: match args.invalid_utf8 {
-            Utf8Arg::Replace => lookalike::corpus::Utf8Policy::Replace,
-            Utf8Arg::Skip => lookalike::corpus::Utf8Policy::Skip,
-            Utf8Arg::Fail => lookalike::corpus::Utf8Policy::Fail,
-        },
-        ..ReadOptions::default()
-    };
     let fp = Fingerprinter {
         shingle: args.engine.shingle(),
         sketch: args.engine.sketch(),
@@ -75,7 +47,10 @@ pub fn run(args: CompareArgs) -> Result<()> {
     fp.validate()?;
     let threshold = args.engine.threshold;
     let lsh = LshParams::for_threshold(threshold, args.engine.slots, 0.99)?;
-    let (ta, tb) = (read_whole(&args.a, &opts)?, read_whole(&args.b, &opts)?);
+    let (ta, tb) = (
+        read_whole(&args.a, args.invalid_utf8)?,
+        read_whole(&args.b, args.invalid_utf8)?,
+    );
     let (fa, fb) = (fp.fingerprint(&ta), fp.fingerprint(&tb));
     let o = overlap(&fa.shingles.hashes, &fb.shingles.hashes);
     let estimate = match (&fa.signature, &fb.signature) {
@@ -83,14 +58,25 @@ pub fn run(args: CompareArgs) -> Result<()> {
         _ => 0.0,
     };
     let exact = fa.exact == fb.exact && fa.signature.is_some();
-    let verdict = if exact {
-        "exact duplicates"
-    } else if fa.signature.is_none() || fb.signature.is_none() {
-        "not comparable (a document has no words)"
-    } else if o.jaccard >= threshold {
-        "near duplicates"
-    } else {
-        "different"
+    let alignment = AlignConfig::default().align(&ta, &tb);
+    let longest = alignment
+        .passages
+        .iter()
+        .map(|p| p.matched_words)
+        .max()
+        .unwrap_or(0);
+    let relation = RelationConfig {
+        threshold,
+        containment: args.containment,
+    }
+    .relate(exact, &o, !alignment.passages.is_empty());
+    let verdict = match relation {
+        PairRelation::Exact => "exact duplicates",
+        PairRelation::Near => "near duplicates",
+        PairRelation::Contains => "A contains most of B",
+        PairRelation::ContainedIn => "most of A is inside B",
+        PairRelation::SharesPassages => "they share passages, not most of either",
+        PairRelation::Different => "different",
     };
     let side = |path: &std::path::Path, text: &str, f: &lookalike::fingerprint::Fingerprint| Side {
         path: path.display().to_string(),
@@ -110,6 +96,9 @@ pub fn run(args: CompareArgs) -> Result<()> {
         lsh_bands: lsh.bands,
         lsh_rows: lsh.rows,
         lsh_candidate_probability: lsh.probability(o.jaccard),
+        relation,
+        shared_passages: alignment.passages.len(),
+        longest_passage_words: longest,
         verdict,
     };
     let mut out = std::io::stdout().lock();
@@ -156,6 +145,11 @@ pub fn run(args: CompareArgs) -> Result<()> {
         out,
         "  LSH candidate probability       {:.3}   ({} bands x {} rows)",
         report.lsh_candidate_probability, lsh.bands, lsh.rows
+    )?;
+    writeln!(
+        out,
+        "  shared passages                 {}   (longest {} words; `lookalike align` shows them)",
+        report.shared_passages, longest
     )?;
     writeln!(out)?;
     writeln!(out, "verdict at threshold {threshold}: {verdict}")?;

@@ -1,10 +1,12 @@
 //! The `lookalike` binary: flag definitions in [`args`], one module per
 //! command, all work done by the `lookalike` library.
 
+mod align;
 mod args;
 mod compare;
 mod dedup;
 mod exit;
+mod input;
 
 use clap::Parser;
 
@@ -13,6 +15,7 @@ fn main() {
     let result = match cli.command {
         args::Command::Dedup(a) => dedup::run(a),
         args::Command::Compare(a) => compare::run(a),
+        args::Command::Align(a) => align::run(a),
     };
     std::process::exit(exit::code(result));
 }

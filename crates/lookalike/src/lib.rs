@@ -17,6 +17,8 @@
 //! | verify | [`verify`] | exact Jaccard and containment of shingle sets |
 //! | group | [`cluster`] | union-find and the keep policy |
 //! | pipeline | [`dedup`] | the stages put together |
+//! | align | [`align`] | shared passages of two texts, with offsets into the originals |
+//! | show | [`render`] | an alignment as terminal text or a self-contained HTML page |
 //! | input/output | [`corpus`], [`output`] | directories, JSON Lines (plain, gzip, zstd), Parquet |
 //! | test data | [`synth`] | synthetic corpora with planted near duplicates |
 //!
@@ -35,6 +37,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod align;
 pub mod cluster;
 pub mod corpus;
 pub mod dedup;
@@ -43,6 +46,7 @@ pub mod fingerprint;
 pub mod lsh;
 pub mod normalize;
 pub mod output;
+pub mod render;
 pub mod shingle;
 pub mod sketch;
 pub mod synth;

@@ -73,3 +73,96 @@ mod tests {
         }
     }
 }
+
+/// How two documents relate, from the most to the least alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PairRelation {
+    /// Same normalised text.
+    Exact,
+    /// Jaccard similarity at or above the threshold.
+    Near,
+    /// Most of B is inside A (an excerpt of A, an abridged copy, or B
+    /// wrapped in A's template): containment of B in A at or above the
+    /// containment threshold.
+    Contains,
+    /// Most of A is inside B.
+    ContainedIn,
+    /// They share at least one passage, but not most of either.
+    SharesPassages,
+    /// Nothing worth reporting.
+    Different,
+}
+
+/// Thresholds that decide a [`PairRelation`].
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RelationConfig {
+    /// Jaccard similarity for [`PairRelation::Near`]. Default: 0.4 (as dedup).
+    pub threshold: f64,
+    /// Containment for [`PairRelation::Contains`] / [`PairRelation::ContainedIn`].
+    /// Default: 0.5 ("most of it").
+    pub containment: f64,
+}
+
+impl Default for RelationConfig {
+    fn default() -> Self {
+        RelationConfig {
+            threshold: 0.4,
+            containment: 0.5,
+        }
+    }
+}
+
+impl RelationConfig {
+    /// Classify a pair: `exact` when the normalised texts are equal,
+    /// `overlap` of the shingle sets, `shares_passage` when an alignment found
+    /// at least one passage.
+    pub fn relate(&self, exact: bool, o: &Overlap, shares_passage: bool) -> PairRelation {
+        if exact {
+            PairRelation::Exact
+        } else if o.jaccard >= self.threshold {
+            PairRelation::Near
+        } else if o.b_in_a >= self.containment && o.b_in_a >= o.a_in_b {
+            PairRelation::Contains
+        } else if o.a_in_b >= self.containment {
+            PairRelation::ContainedIn
+        } else if shares_passage {
+            PairRelation::SharesPassages
+        } else {
+            PairRelation::Different
+        }
+    }
+}
+
+#[cfg(test)]
+mod relation_tests {
+    use super::*;
+
+    #[test]
+    fn relations() {
+        let r = RelationConfig::default();
+        let o = |jaccard, a_in_b, b_in_a| Overlap {
+            jaccard,
+            a_in_b,
+            b_in_a,
+        };
+        assert_eq!(r.relate(true, &o(1.0, 1.0, 1.0), true), PairRelation::Exact);
+        assert_eq!(r.relate(false, &o(0.6, 0.7, 0.8), true), PairRelation::Near);
+        assert_eq!(
+            r.relate(false, &o(0.1, 0.1, 0.9), true),
+            PairRelation::Contains
+        );
+        assert_eq!(
+            r.relate(false, &o(0.1, 0.9, 0.1), true),
+            PairRelation::ContainedIn
+        );
+        assert_eq!(
+            r.relate(false, &o(0.05, 0.1, 0.1), true),
+            PairRelation::SharesPassages
+        );
+        assert_eq!(
+            r.relate(false, &o(0.0, 0.0, 0.0), false),
+            PairRelation::Different
+        );
+    }
+}
