@@ -46,7 +46,29 @@ pub enum Command {
     /// terminal, as JSON, or as an HTML page with both texts side by side.
     #[command(after_help = ALIGN_HELP)]
     Align(AlignArgs),
+    /// Find every pair of documents that share a passage of N words or more,
+    /// even when the documents are otherwise different.
+    #[command(after_help = REUSE_HELP)]
+    Reuse(ReuseArgs),
 }
+
+const REUSE_HELP: &str = "\
+How it works: each document is reduced to winnowed fingerprints of its word
+5-grams (any shared run of 12 equal words is sure to leave one in common); an
+index from fingerprint to documents proposes candidate pairs, and each is
+aligned as `lookalike align` does. Fingerprints found in more than
+--boilerplate-docs documents (a site footer, a licence block) are boilerplate:
+they propose nothing and are reported apart.
+
+Output (JSON Lines, one line per pair, to -o or stdout):
+  {\"a\": ID, \"b\": ID, \"relation\": \"exact\" | \"near\" | \"contains\" |
+   \"contained-in\" | \"shares-passages\", \"jaccard\", \"containment_a_in_b\",
+   \"containment_b_in_a\", \"passages\": [{\"a\": SPAN, \"b\": SPAN,
+   \"matched_words\", \"edits\"}]}
+SPAN as in `lookalike align --help`. A is the document that came first.
+
+Example:
+  $ lookalike reuse examples/news -o reuse.jsonl";
 
 const ALIGN_HELP: &str = "\
 How it works: both texts are cut into words (normalised as for dedup, with
@@ -275,6 +297,35 @@ impl DedupArgs {
             ..DedupConfig::default()
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ReuseArgs {
+    /// Files or directories to search together; `-` reads JSON Lines from stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Shortest shared passage reported, in matched words (15: about a
+    /// sentence; long enough that independent texts on one topic do not
+    /// share it, short enough to catch lightly rewritten copies).
+    #[arg(long, default_value_t = 15, value_name = "N")]
+    pub min_words: usize,
+    /// Write the pairs here (JSON Lines) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write the boilerplate passages here (JSON Lines: documents, text).
+    #[arg(long, value_name = "FILE")]
+    pub boilerplate: Option<PathBuf>,
+    /// Text found in more documents than this is boilerplate, not reuse.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub boilerplate_docs: usize,
+    /// Worker threads; 0 uses every core.
+    #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(Debug, Args)]

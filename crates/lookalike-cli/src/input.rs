@@ -1,9 +1,16 @@
-//! Reading one whole file as one document, for `compare` and `align`.
+//! Reading inputs: whole corpora in batches (`dedup`, `reuse`), or one file
+//! as one document (`compare`, `align`).
 
-use anyhow::Result;
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
 use lookalike::corpus::{
-    self, Document, Notice, ReadOptions, Sink, Source, SourceKind, Utf8Policy,
+    self, Compression, Document, Notice, ReadOptions, Sink, Source, SourceKind, Utf8Policy,
 };
+use lookalike::{Error, Place, Record};
 
 use crate::args::Utf8Arg;
 
@@ -40,4 +47,210 @@ pub fn read_whole(path: &std::path::Path, utf8: Utf8Arg) -> Result<String> {
     let mut one = One(None);
     corpus::read_source(&source, &opts, &mut one)?;
     Ok(one.0.map(|d| d.text).unwrap_or_default())
+}
+
+/// Fingerprint in batches of this many bytes of text, so memory holds one
+/// batch of texts at a time while all cores work on it.
+const BATCH_BYTES: usize = 32 << 20;
+/// ... or this many documents, whichever comes first.
+const BATCH_DOCS: usize = 8192;
+/// Print at most this many notices of each kind; count the rest.
+const MAX_NOTICES: usize = 20;
+
+/// Describe each input; `-` (standard input) is spooled to a temporary file,
+/// so that `-o` can copy the kept lines byte for byte without holding the
+/// stream in memory. Keep the returned file alive while the sources are used.
+pub fn open_sources(inputs: &[PathBuf]) -> Result<(Vec<Source>, Option<tempfile::NamedTempFile>)> {
+    let mut spool = None;
+    let mut sources = Vec::new();
+    for input in inputs {
+        if input == Path::new("-") {
+            if spool.is_some() {
+                return Err(
+                    Error::Config("`-` (standard input) may be given only once".into()).into(),
+                );
+            }
+            let mut tmp = tempfile::NamedTempFile::new()
+                .context("cannot create a temporary file for standard input")?;
+            std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut())
+                .context("cannot read standard input")?;
+            sources.push(Source {
+                path: tmp.path().to_path_buf(),
+                display: "<stdin>".into(),
+                kind: SourceKind::JsonLines(Compression::None),
+            });
+            spool = Some(tmp);
+        } else {
+            sources.push(Source::open(input)?);
+        }
+    }
+    Ok((sources, spool))
+}
+
+/// What reading all inputs produced, besides the documents.
+pub struct ReadSummary {
+    /// Bytes of text read.
+    pub bytes: u64,
+    /// For each document in input order: (source index, record).
+    pub origins: Vec<(u32, u64)>,
+    /// Notices by kind, counted.
+    pub notices: HashMap<&'static str, usize>,
+}
+
+/// Read every source in order, refusing duplicate ids, and hand documents
+/// `(id, text)` to `on_batch` in batches. Notices are printed as they come
+/// (at most a few of each kind) unless `quiet`; a progress line shows on a
+/// terminal.
+pub fn read_all(
+    sources: &[Source],
+    opts: &ReadOptions,
+    quiet: bool,
+    on_batch: impl FnMut(Vec<(String, String)>),
+) -> Result<ReadSummary> {
+    let progress = if std::io::stderr().is_terminal() && !quiet {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let mut reader = Reader {
+        on_batch,
+        batch: Vec::new(),
+        batch_bytes: 0,
+        bytes: 0,
+        source: 0,
+        origins: Vec::new(),
+        ids: HashMap::new(),
+        sources,
+        notices: HashMap::new(),
+        quiet,
+        progress: progress.as_ref(),
+    };
+    for (i, source) in sources.iter().enumerate() {
+        reader.source = i;
+        corpus::read_source(source, opts, &mut reader)?;
+    }
+    reader.flush();
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    Ok(ReadSummary {
+        bytes: reader.bytes,
+        origins: reader.origins,
+        notices: reader.notices,
+    })
+}
+
+/// One summary line per kind of notice.
+pub fn print_notice_counts(notices: &HashMap<&str, usize>) {
+    let mut kinds: Vec<_> = notices.iter().collect();
+    kinds.sort();
+    for (kind, n) in kinds {
+        eprintln!("lookalike: {n} {kind}");
+    }
+}
+
+struct Reader<'a, F> {
+    on_batch: F,
+    batch: Vec<(String, String)>,
+    batch_bytes: usize,
+    bytes: u64,
+    source: usize,
+    /// For each document in input order: (source index, record).
+    origins: Vec<(u32, u64)>,
+    /// Every id seen, with the document's position, to refuse duplicates.
+    ids: HashMap<String, usize>,
+    sources: &'a [Source],
+    /// Notices by kind: how many, and whether printing stopped.
+    notices: HashMap<&'static str, usize>,
+    quiet: bool,
+    progress: Option<&'a ProgressBar>,
+}
+
+impl<F: FnMut(Vec<(String, String)>)> Reader<'_, F> {
+    fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            (self.on_batch)(std::mem::take(&mut self.batch));
+            self.batch_bytes = 0;
+        }
+        if let Some(bar) = self.progress {
+            bar.set_message(format!(
+                "{} documents, {}",
+                self.origins.len(),
+                human_bytes(self.bytes)
+            ));
+        }
+    }
+
+    fn place_of(&self, index: usize) -> Place {
+        let (source, record) = self.origins[index];
+        let s = &self.sources[source as usize];
+        Place {
+            path: s.display.clone(),
+            record: match s.kind {
+                SourceKind::JsonLines(_) => Some(Record::Line(record)),
+                SourceKind::Parquet => Some(Record::Row(record)),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl<F: FnMut(Vec<(String, String)>)> Sink for Reader<'_, F> {
+    fn document(&mut self, doc: Document) -> lookalike::Result<()> {
+        let index = self.origins.len();
+        self.origins.push((self.source as u32, doc.record));
+        if let Some(&first) = self.ids.get(&doc.id) {
+            return Err(Error::DuplicateId {
+                id: doc.id,
+                first: self.place_of(first),
+                second: self.place_of(index),
+            });
+        }
+        self.ids.insert(doc.id.clone(), index);
+        self.bytes += doc.text.len() as u64;
+        self.batch_bytes += doc.text.len();
+        self.batch.push((doc.id, doc.text));
+        if self.batch_bytes >= BATCH_BYTES || self.batch.len() >= BATCH_DOCS {
+            self.flush();
+        }
+        Ok(())
+    }
+
+    fn notice(&mut self, notice: Notice) {
+        let kind = match &notice {
+            Notice::Binary(_) => "binary files skipped",
+            Notice::Utf8Replaced(_) => "records with invalid UTF-8 replaced",
+            Notice::Skipped(..) => "invalid records skipped",
+            Notice::NotAFile(_) => "non-regular files skipped",
+        };
+        let count = self.notices.entry(kind).or_insert(0);
+        *count += 1;
+        if !self.quiet && *count <= MAX_NOTICES {
+            let line = format!("lookalike: warning: {notice}");
+            match self.progress {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+    }
+}
+
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }

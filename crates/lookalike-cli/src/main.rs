@@ -7,6 +7,7 @@ mod compare;
 mod dedup;
 mod exit;
 mod input;
+mod reuse;
 
 use clap::Parser;
 
@@ -16,6 +17,7 @@ fn main() {
         args::Command::Dedup(a) => dedup::run(a),
         args::Command::Compare(a) => compare::run(a),
         args::Command::Align(a) => align::run(a),
+        args::Command::Reuse(a) => reuse::run(a),
     };
     std::process::exit(exit::code(result));
 }

@@ -147,6 +147,8 @@ pub struct Span {
     pub byte_end: usize,
     /// Number of words.
     pub words: usize,
+    /// Index of the first word among the text's words.
+    pub word: usize,
 }
 
 /// A difference inside a passage: words of A replaced by words of B (either
@@ -340,6 +342,7 @@ fn span(t: &[Token], s: usize, e: usize) -> Span {
             byte_start: t[s].start,
             byte_end: t[e - 1].end,
             words: e - s,
+            word: s,
         }
     } else {
         let (c, b) = match t.get(s) {
@@ -352,6 +355,7 @@ fn span(t: &[Token], s: usize, e: usize) -> Span {
             byte_start: b,
             byte_end: b,
             words: 0,
+            word: s,
         }
     }
 }

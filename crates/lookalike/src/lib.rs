@@ -19,6 +19,7 @@
 //! | pipeline | [`dedup`] | the stages put together |
 //! | align | [`align`] | shared passages of two texts, with offsets into the originals |
 //! | show | [`render`] | an alignment as terminal text or a self-contained HTML page |
+//! | reuse | [`reuse`] | pairs sharing passages across a corpus (winnowing, boilerplate) |
 //! | input/output | [`corpus`], [`output`] | directories, JSON Lines (plain, gzip, zstd), Parquet |
 //! | test data | [`synth`] | synthetic corpora with planted near duplicates |
 //!
@@ -47,6 +48,7 @@ pub mod lsh;
 pub mod normalize;
 pub mod output;
 pub mod render;
+pub mod reuse;
 pub mod shingle;
 pub mod sketch;
 pub mod synth;
