@@ -418,3 +418,235 @@ fn a_200_megabyte_document_works() {
     let o = run(&["dedup", input.to_str().expect("utf8"), "-q"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+fn seed(prefix: &str) -> Option<PathBuf> {
+    let dir = repo().join("../shared/seeds");
+    std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+        })
+}
+
+fn align_json(a: &Path, b: &Path) -> (serde_json::Value, String, String) {
+    let o = bin()
+        .args(["align", "--json"])
+        .arg(a)
+        .arg(b)
+        .output()
+        .expect("align");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let ta = std::fs::read_to_string(a).expect("a");
+    let tb = std::fs::read_to_string(b).expect("b");
+    (v, ta, tb)
+}
+
+/// Text of a JSON span, cut from the original by its character offsets.
+fn cut(text: &str, span: &serde_json::Value) -> String {
+    let (s, e) = (
+        span["start"].as_u64().expect("start") as usize,
+        span["end"].as_u64().expect("end") as usize,
+    );
+    text.chars().skip(s).take(e - s).collect()
+}
+
+#[test]
+fn align_seeds_shows_what_the_two_versions_share_and_where_they_differ() {
+    let (Some(s0), Some(s1), Some(s2)) = (seed("000"), seed("001"), seed("002")) else {
+        eprintln!(
+            "SKIPPED align_seeds_shows_what_the_two_versions_share_and_where_they_differ: ../shared/seeds is absent"
+        );
+        return;
+    };
+    let (v, a, b) = align_json(&s0, &s1);
+    let a_only: Vec<String> = v["a"]["unshared"]
+        .as_array()
+        .expect("a")
+        .iter()
+        .map(|s| cut(&a, s))
+        .collect();
+    let b_only: Vec<String> = v["b"]["unshared"]
+        .as_array()
+        .expect("b")
+        .iter()
+        .map(|s| cut(&b, s))
+        .collect();
+    // What really differs is listed as unshared ...
+    assert!(
+        b_only.iter().any(|s| s.contains("7 May 2013")),
+        "{b_only:?}"
+    );
+    assert!(
+        b_only
+            .iter()
+            .any(|s| s.contains("Before the talks, Mr Kerry said")),
+        "{b_only:?}"
+    );
+    assert!(
+        b_only
+            .iter()
+            .any(|s| s.contains("Sarin, an extremely potent chemical nerve agent")),
+        "{b_only:?}"
+    );
+    assert!(
+        a_only
+            .iter()
+            .any(|s| s.contains("Investigator Carla Del Ponte")),
+        "{a_only:?}"
+    );
+    assert_eq!(a_only.last().map(String::as_str), Some("BBC"));
+    // ... and the passages the versions share are found, with offsets that
+    // cut the same words out of both originals.
+    let passages = v["passages"].as_array().expect("passages");
+    let longest = passages
+        .iter()
+        .max_by_key(|p| p["matched_words"].as_u64())
+        .expect("a passage");
+    assert!(longest["matched_words"].as_u64().unwrap_or(0) > 250);
+    assert!(cut(&a, &longest["a"]).starts_with("In Washington, White House spokesman Jay Carney"));
+    assert!(cut(&b, &longest["b"]).starts_with("In Washington, White House spokesman Jay Carney"));
+    // Coverage: 001 lies mostly inside shared passages; 000 less so, since a
+    // quarter of it is the chemical-weapons section 001 dropped.
+    assert!(
+        v["b"]["coverage"].as_f64().unwrap_or(0.0) > 0.8,
+        "{}",
+        v["b"]["coverage"]
+    );
+    assert!(
+        v["a"]["coverage"].as_f64().unwrap_or(0.0) > 0.65,
+        "{}",
+        v["a"]["coverage"]
+    );
+
+    let (v, ..) = align_json(&s0, &s2);
+    let longest = v["passages"]
+        .as_array()
+        .expect("passages")
+        .iter()
+        .filter_map(|p| p["matched_words"].as_u64())
+        .max();
+    assert!(longest.unwrap_or(0) < 25, "{longest:?}");
+}
+
+#[test]
+fn align_terminal_view_uses_markers_when_piped() {
+    let news = repo().join("examples/news/harbour-bridge");
+    let o = bin()
+        .arg("align")
+        .arg(news.join("original.txt"))
+        .arg(news.join("update.txt"))
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("align");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains('\x1b'), "no colour into a pipe");
+    assert!(
+        out.contains("[B only, ")
+            && out.contains("Harbour bridge to close for six weeks of repairs"),
+        "{out}"
+    );
+    assert!(out.contains("[-says-]{+said+}"), "{out}");
+    assert!(out.contains("[shared 1, "), "{out}");
+}
+
+#[test]
+fn reuse_finds_story_families_and_sets_boilerplate_aside() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("reuse.jsonl");
+    let o = run(&[
+        "reuse",
+        repo().join("examples/news").to_str().expect("utf8"),
+        "-o",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).expect("out");
+    let mut relations = BTreeSet::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+        let (a, b) = (v["a"].as_str().expect("a"), v["b"].as_str().expect("b"));
+        let story = |id: &str| id.split('/').next().unwrap_or("").to_string();
+        assert_eq!(story(a), story(b), "reuse across stories: {a} {b}");
+        assert!(
+            !a.ends_with("follow-up.txt") && !b.ends_with("follow-up.txt"),
+            "{a} {b}"
+        );
+        relations.insert(v["relation"].as_str().expect("relation").to_string());
+    }
+    assert!(text.lines().count() >= 24, "{text}");
+    assert!(
+        relations.contains("exact") && relations.contains("near"),
+        "{relations:?}"
+    );
+
+    // A footer in 60 documents is boilerplate, not 1,770 pairs of reuse.
+    let corpus = generate(&CorpusConfig {
+        originals: 60,
+        copied_fraction: 0.0,
+        ..Default::default()
+    });
+    let footer = "Follow us on the usual networks and sign up to our daily newsletter for the news that matters most to you and your family every morning";
+    let docs: Vec<(String, String)> = corpus
+        .docs
+        .iter()
+        .map(|(id, t)| (id.clone(), format!("{t} {footer}")))
+        .collect();
+    let input = dir.path().join("site.jsonl");
+    write_jsonl(&input, &docs);
+    let bp = dir.path().join("boilerplate.jsonl");
+    let o = run(&[
+        "reuse",
+        input.to_str().expect("utf8"),
+        "--boilerplate",
+        bp.to_str().expect("utf8"),
+        "--boilerplate-docs",
+        "20",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let bp = std::fs::read_to_string(&bp).expect("boilerplate");
+    assert!(
+        bp.contains("sign up to our daily newsletter") && bp.contains("\"documents\":60"),
+        "{bp}"
+    );
+}
+
+#[test]
+fn compare_reports_relation_and_containment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let news = repo().join("examples/news/museum-theft/original.txt");
+    let article = std::fs::read_to_string(&news).expect("article");
+    // A round-up quoting the article whole inside three times as much other text.
+    let corpus = generate(&CorpusConfig {
+        originals: 3,
+        words: (200, 201),
+        copied_fraction: 0.0,
+        ..Default::default()
+    });
+    let roundup = format!("{}\n\n{article}\n\n{}", corpus.docs[0].1, corpus.docs[1].1);
+    let path = dir.path().join("roundup.txt");
+    std::fs::write(&path, roundup).expect("write");
+    let o = bin()
+        .args(["compare", "--json"])
+        .arg(&path)
+        .arg(&news)
+        .output()
+        .expect("compare");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["relation"], "contains", "{v}");
+    assert!(
+        v["containment_b_in_a"].as_f64().unwrap_or(0.0) > 0.95,
+        "{v}"
+    );
+    assert!(v["jaccard"].as_f64().unwrap_or(1.0) < 0.4, "{v}");
+}

@@ -260,33 +260,36 @@ impl ReuseConfig {
             })
             .collect();
 
-        // Boilerplate: runs of consecutive boilerplate fingerprints in a
-        // document, grouped by their normalised text.
-        let mut seen: HashMap<String, (usize, String)> = HashMap::new();
+        // Boilerplate: in each document, widespread fingerprints no more than
+        // a window apart form one run (a footer, a licence). Runs are grouped
+        // by their most widespread fingerprint, which every copy of the same
+        // boilerplate holds; the longest text seen stands for the group.
+        let df = |h: &u64| index.get(h).map_or(0, Vec::len);
+        let mut seen: HashMap<u64, (usize, String)> = HashMap::new();
         for (d, fp) in prints.iter().enumerate() {
-            let mut run: Option<(usize, usize)> = None; // word range
-            let flush = |run: Option<(usize, usize)>,
-                         seen: &mut HashMap<String, (usize, String)>| {
-                if let Some((s, e)) = run {
-                    let t = &toks[d];
-                    let (bs, be) = (t[s].start, t[(e - 1).min(t.len() - 1)].end);
-                    let text = texts[d].get(bs..be).unwrap_or("").to_string();
-                    let entry = seen.entry(normalize(&text)).or_insert((0, text));
-                    entry.0 += 1;
-                }
-            };
-            for &(h, pos) in fp {
-                if widespread(&h) {
-                    run = match run {
-                        Some((s, e)) if pos <= e => Some((s, (pos + k).max(e))),
-                        other => {
-                            flush(other, &mut seen);
-                            Some((pos, pos + k))
+            // (first word, end word, key fingerprint)
+            let mut runs: Vec<(usize, usize, u64)> = Vec::new();
+            for &(h, pos) in fp.iter().filter(|(h, _)| widespread(h)) {
+                match runs.last_mut() {
+                    Some(run) if pos <= run.1 + window => {
+                        run.1 = run.1.max(pos + k);
+                        if (df(&h), std::cmp::Reverse(h)) > (df(&run.2), std::cmp::Reverse(run.2)) {
+                            run.2 = h;
                         }
-                    };
+                    }
+                    _ => runs.push((pos, pos + k, h)),
                 }
             }
-            flush(run, &mut seen);
+            let t = &toks[d];
+            for (s, e, key) in runs {
+                let (bs, be) = (t[s].start, t[(e - 1).min(t.len() - 1)].end);
+                let text = texts[d].get(bs..be).unwrap_or("");
+                let entry = seen.entry(key).or_insert((0, String::new()));
+                entry.0 += 1;
+                if text.len() > entry.1.len() {
+                    entry.1 = text.to_string();
+                }
+            }
         }
         let mut boilerplate: Vec<Boilerplate> = seen
             .into_values()
