@@ -650,3 +650,145 @@ fn compare_reports_relation_and_containment() {
     );
     assert!(v["jaccard"].as_f64().unwrap_or(1.0) < 0.4, "{v}");
 }
+
+/// Debian's Chromium, if installed. `scripts/test` installs it and sets
+/// LOOKALIKE_REQUIRE_BROWSER, so in CI a missing browser is a failure.
+fn chromium() -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser"].iter().find_map(|name| {
+        std::env::var_os("PATH")?
+            .to_str()?
+            .split(':')
+            .map(|d| Path::new(d).join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() && std::env::var_os("LOOKALIKE_REQUIRE_BROWSER").is_some() {
+        panic!("chromium is not installed: `apt-get install chromium` (scripts/test does it)");
+    }
+    found
+}
+
+/// Render `page` in headless Chromium: its DOM after load, and a screenshot.
+fn render_in_chromium(
+    browser: &Path,
+    page: &Path,
+    dir: &Path,
+) -> (String, png::Reader<std::fs::File>) {
+    let url = format!("file://{}", page.canonicalize().expect("page").display());
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1800",
+    ];
+    let profile = format!("--user-data-dir={}", dir.join("profile").display());
+    let o = Command::new(browser)
+        .args(flags)
+        .arg(&profile)
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .expect("chromium");
+    assert!(o.status.success(), "chromium failed: {}", stderr(&o));
+    let dom = String::from_utf8_lossy(&o.stdout).into_owned();
+    let shot = dir.join("shot.png");
+    let o = Command::new(browser)
+        .args(flags)
+        .arg(&profile)
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .output()
+        .expect("chromium");
+    assert!(o.status.success(), "chromium failed: {}", stderr(&o));
+    let png = png::Decoder::new(std::fs::File::open(&shot).expect("screenshot"))
+        .read_info()
+        .expect("png");
+    (dom, png)
+}
+
+/// Pixels of each colour in an RGB(A) screenshot.
+fn count_colours(mut png: png::Reader<std::fs::File>, colours: &[[u8; 3]]) -> Vec<usize> {
+    let mut buf = vec![0; png.output_buffer_size()];
+    let info = png.next_frame(&mut buf).expect("frame");
+    let step = match info.color_type {
+        png::ColorType::Rgba => 4,
+        png::ColorType::Rgb => 3,
+        other => panic!("unexpected screenshot colour type {other:?}"),
+    };
+    let mut counts = vec![0; colours.len()];
+    for px in buf[..info.buffer_size()].chunks_exact(step) {
+        for (c, n) in colours.iter().zip(counts.iter_mut()) {
+            if px[..3] == c[..] {
+                *n += 1;
+            }
+        }
+    }
+    counts
+}
+
+#[test]
+fn html_view_renders_in_a_real_browser() {
+    let Some(browser) = chromium() else {
+        eprintln!("SKIPPED html_view_renders_in_a_real_browser: chromium is not installed");
+        return;
+    };
+    let (a, b) = match (seed("000"), seed("001")) {
+        (Some(a), Some(b)) => (a, b),
+        _ => {
+            eprintln!(
+                "NOTE html_view_renders_in_a_real_browser: ../shared/seeds absent, using examples/news"
+            );
+            let news = repo().join("examples/news/river-flood");
+            (news.join("original.txt"), news.join("update.txt"))
+        }
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("page.html");
+    let o = bin()
+        .arg("align")
+        .arg(&a)
+        .arg(&b)
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .expect("align");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (v, ta, _) = align_json(&a, &b);
+    let (dom, png) = render_in_chromium(&browser, &page, dir.path());
+    // Every shared passage is a highlighted, linked element in the rendered
+    // page, holding the passage's text.
+    let passages = v["passages"].as_array().expect("passages");
+    assert!(!passages.is_empty());
+    for (k, p) in passages.iter().enumerate() {
+        let id = format!("id=\"a-p{}\" href=\"#b-p{}\"", k + 1, k + 1);
+        let at = dom
+            .find(&id)
+            .unwrap_or_else(|| panic!("passage {} missing from the DOM", k + 1));
+        let first_words: String = cut(&ta, &p["a"])
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let first_words = first_words
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        assert!(
+            dom[at..].contains(&first_words),
+            "passage {} text {first_words:?} not rendered",
+            k + 1
+        );
+        assert!(dom.contains(&format!("id=\"b-p{}\" href=\"#a-p{}\"", k + 1, k + 1)));
+    }
+    // And the highlight is painted: passage blue and one-side red are on screen.
+    let counts = count_colours(png, &[[0xd8, 0xec, 0xff], [0xfd, 0xe8, 0xe8]]);
+    assert!(
+        counts[0] > 20_000,
+        "shared passages are not highlighted: {counts:?}"
+    );
+    assert!(counts[1] > 2_000, "unshared text is not marked: {counts:?}");
+}
