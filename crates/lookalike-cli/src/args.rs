@@ -50,7 +50,44 @@ pub enum Command {
     /// even when the documents are otherwise different.
     #[command(after_help = REUSE_HELP)]
     Reuse(ReuseArgs),
+    /// Measure a grouping (`dedup --clusters`) against the truth: pairwise
+    /// precision, recall, F1, adjusted Rand index, and the worst errors.
+    #[command(after_help = EVAL_HELP)]
+    Eval(EvalArgs),
+    /// Sweep thresholds and n-gram sizes against the truth, recommend a
+    /// setting, and plot precision and recall against the threshold.
+    #[command(after_help = TUNE_HELP)]
+    Tune(TuneArgs),
 }
+
+const EVAL_HELP: &str = "\
+Truth (JSON Lines), either a clustering of every document:
+  {\"id\": \"a.txt\", \"cluster\": 3}
+or labelled pairs:
+  {\"id1\": \"src\", \"id2\": \"answer\", \"label\": \"cut\"}
+Pair labels count as copies except non, none, negative, no, false, 0,
+different and unrelated (or list the positive ones with --positive).
+
+Prediction: the --clusters file of `lookalike dedup`; a document in no group
+is alone.
+
+Scores are over pairs of documents: precision is the share of pairs grouped
+together that belong together, recall the share of pairs that belong together
+that were grouped. The adjusted Rand index (clusterings only) is 1 for a
+perfect grouping and about 0 for a random one.
+
+Example:
+  $ lookalike dedup examples/news --clusters clusters.jsonl
+  $ lookalike eval --truth examples/news-truth.jsonl --pred clusters.jsonl --docs examples/news";
+
+const TUNE_HELP: &str = "\
+Reads and fingerprints the inputs once per n-gram size, then groups them at
+every threshold, scoring each setting as `eval` does. The recommended setting
+has the best F1, in the middle of the widest range of thresholds reaching it
+(the most room on both sides for data unlike the truth set).
+
+Example:
+  $ lookalike tune examples/news --truth examples/news-truth.jsonl --plot tune.svg";
 
 const REUSE_HELP: &str = "\
 How it works: each document is reduced to winnowed fingerprints of its word
@@ -297,6 +334,64 @@ impl DedupArgs {
             ..DedupConfig::default()
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The truth (JSON Lines: {id, cluster} or {id1, id2, label}).
+    #[arg(long, value_name = "FILE")]
+    pub truth: PathBuf,
+    /// The prediction: a `dedup --clusters` file.
+    #[arg(long, value_name = "FILE")]
+    pub pred: PathBuf,
+    /// The documents, to show Jaccard similarities beside the errors.
+    #[arg(long, value_name = "INPUT", num_args = 1..)]
+    pub docs: Vec<PathBuf>,
+    /// Pair labels that mean "copy", comma-separated (default: all but the negative ones).
+    #[arg(long, value_name = "LABELS")]
+    pub positive: Option<String>,
+    /// How many of the worst false merges and misses to show.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub errors: usize,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    /// Files or directories holding the documents of the truth.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// The truth (JSON Lines: {id, cluster} or {id1, id2, label}).
+    #[arg(long, value_name = "FILE")]
+    pub truth: PathBuf,
+    /// Thresholds to try: FROM:TO:STEP or a comma-separated list.
+    #[arg(long, default_value = "0.1:0.95:0.05", value_name = "LIST")]
+    pub thresholds: String,
+    /// N-gram sizes to try, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "3,4,5",
+        value_name = "LIST"
+    )]
+    pub ngrams: Vec<usize>,
+    /// Write a plot of precision, recall and F1 against the threshold (SVG).
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Pair labels that mean "copy", comma-separated (default: all but the negative ones).
+    #[arg(long, value_name = "LABELS")]
+    pub positive: Option<String>,
+    /// Print the table as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(Debug, Args)]

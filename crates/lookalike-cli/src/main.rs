@@ -5,8 +5,10 @@ mod align;
 mod args;
 mod compare;
 mod dedup;
+mod evaluate;
 mod exit;
 mod input;
+mod plot;
 mod reuse;
 
 use clap::Parser;
@@ -18,6 +20,8 @@ fn main() {
         args::Command::Compare(a) => compare::run(a),
         args::Command::Align(a) => align::run(a),
         args::Command::Reuse(a) => reuse::run(a),
+        args::Command::Eval(a) => evaluate::run_eval(a),
+        args::Command::Tune(a) => evaluate::run_tune(a),
     };
     std::process::exit(exit::code(result));
 }

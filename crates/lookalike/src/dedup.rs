@@ -284,6 +284,47 @@ impl Dedup {
 
     /// Group the documents and decide which are kept.
     pub fn finish(self) -> DedupOutcome {
+        let (groups, kept, stats) = self.group(self.config.threshold, self.lsh);
+        DedupOutcome {
+            ids: self.ids,
+            groups,
+            kept,
+            stats,
+        }
+    }
+
+    /// Group the same documents at another threshold, without
+    /// fingerprinting them again (for tuning). Bands × rows are derived for
+    /// that threshold unless the configuration fixes them.
+    pub fn outcome_at(&self, threshold: f64) -> Result<DedupOutcome, crate::Error> {
+        let lsh = match self.config.lsh {
+            Some(p) => p,
+            None => LshParams::for_threshold(
+                threshold,
+                self.config.sketch.slots,
+                self.config.target_recall,
+            )?,
+        };
+        let (groups, kept, stats) = self.group(threshold, lsh);
+        Ok(DedupOutcome {
+            ids: self.ids.clone(),
+            groups,
+            kept,
+            stats,
+        })
+    }
+
+    /// Length in bytes of each document's original text, in input order.
+    pub fn lengths(&self) -> &[u64] {
+        &self.lengths
+    }
+
+    /// Fingerprints in input order.
+    pub fn fingerprints(&self) -> &[Fingerprint] {
+        &self.fingerprints
+    }
+
+    fn group(&self, threshold: f64, lsh: LshParams) -> (Vec<Group>, Vec<bool>, DedupStats) {
         let n = self.ids.len();
         let mut stats = DedupStats {
             documents: n,
@@ -313,16 +354,15 @@ impl Dedup {
         drop(first_by_hash);
 
         // 2. LSH one band at a time, so memory holds one band's keys.
-        let threshold = self.config.threshold;
         let margin = self.config.estimate_margin;
         let reps_max = self.config.representatives;
         let mut keys: Vec<(u64, u32)> = Vec::with_capacity(lsh_members.len());
         let mut reps: Vec<usize> = Vec::with_capacity(reps_max);
-        for band in 0..self.lsh.bands {
+        for band in 0..lsh.bands {
             keys.clear();
             keys.par_extend(lsh_members.par_iter().filter_map(|&i| {
                 let sig = self.fingerprints[i].signature.as_ref()?;
-                Some((self.lsh.band_key(sig, band), i as u32))
+                Some((lsh.band_key(sig, band), i as u32))
             }));
             keys.par_sort_unstable();
             let mut start = 0;
@@ -417,11 +457,6 @@ impl Dedup {
         }
         stats.groups = groups.len();
         stats.kept = kept.iter().filter(|&&k| k).count();
-        DedupOutcome {
-            ids: self.ids,
-            groups,
-            kept,
-            stats,
-        }
+        (groups, kept, stats)
     }
 }

@@ -17,6 +17,7 @@
 //! | verify | [`verify`] | exact Jaccard and containment of shingle sets |
 //! | group | [`cluster`] | union-find and the keep policy |
 //! | pipeline | [`dedup`] | the stages put together |
+//! | measure | [`eval`] | pairwise precision, recall, F1 and ARI against the truth |
 //! | align | [`align`] | shared passages of two texts, with offsets into the originals |
 //! | show | [`render`] | an alignment as terminal text or a self-contained HTML page |
 //! | reuse | [`reuse`] | pairs sharing passages across a corpus (winnowing, boilerplate) |
@@ -43,6 +44,7 @@ pub mod cluster;
 pub mod corpus;
 pub mod dedup;
 mod error;
+pub mod eval;
 pub mod fingerprint;
 pub mod lsh;
 pub mod normalize;
