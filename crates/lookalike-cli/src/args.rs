@@ -149,6 +149,8 @@ Outputs:
                       {\"cluster\": 0, \"kept\": \"a\", \"members\": [{\"id\": \"a\",
                       \"similarity\": 1.0, \"relation\": \"exact\"}, ...]}
   -o OUT              the kept documents in the form they came in.
+  --report FILE.html  a page to look at: figures, histograms, every group with
+                      the kept document beside each member.
   stderr              a summary; warnings for skipped input.
 
 Exit codes: 0 success, 1 I/O error, 2 bad command line, 3 invalid input data.
@@ -276,6 +278,15 @@ pub struct DedupArgs {
     /// Write the groups here as JSON Lines (see below).
     #[arg(long, value_name = "FILE")]
     pub clusters: Option<PathBuf>,
+    /// Write an HTML report of the run here: figures, histograms, and every
+    /// group with the kept document beside each member, shared passages
+    /// highlighted (one self-contained page).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Most bytes of document text the report embeds (largest groups first);
+    /// groups past it list their members without the side-by-side view.
+    #[arg(long, default_value_t = 20_000_000, value_name = "BYTES")]
+    pub report_text_budget: u64,
     /// Which member of each group is kept: the first in input order, the
     /// longest or the shortest (ties go to the first).
     #[arg(long, value_enum, default_value_t = KeepArg::First)]

@@ -1,6 +1,7 @@
 //! `lookalike dedup`: read inputs, run the library's pipeline, write the
 //! groups, the kept documents and a summary.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -8,8 +9,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use lookalike::Error;
+use lookalike::corpus::{self, Document, Notice, ReadOptions, Sink, Source};
 use lookalike::dedup::{Dedup, DedupOutcome};
 use lookalike::output::{self, KeptRecords};
+use lookalike::report::RunSummary;
 use serde::Serialize;
 
 use crate::args::DedupArgs;
@@ -53,6 +56,8 @@ fn run_in_pool(args: &DedupArgs) -> Result<()> {
 
     let opts = args.read.options();
     let read = input::read_all(&sources, &opts, args.quiet, |batch| dedup.add_batch(batch))?;
+    let lengths = args.report.as_ref().map(|_| dedup.lengths().to_vec());
+    let lsh = dedup.lsh();
     let outcome = dedup.finish();
 
     if let Some(path) = &args.clusters {
@@ -68,6 +73,31 @@ fn run_in_pool(args: &DedupArgs) -> Result<()> {
         for ((source, records), target) in sources.iter().zip(&kept).zip(&targets) {
             output::write_kept(source, records, target)?;
         }
+    }
+    if let (Some(path), Some(lengths)) = (&args.report, lengths) {
+        let texts = report_texts(&sources, &opts, &outcome, &lengths, args.report_text_budget)?;
+        let summary = RunSummary {
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            bytes: read.bytes,
+            seconds: started.elapsed().as_secs_f64(),
+            settings: vec![
+                (
+                    "threshold (Jaccard)".into(),
+                    args.engine.threshold.to_string(),
+                ),
+                (
+                    "shingles".into(),
+                    format!("{} {:?}", args.engine.ngram, args.engine.unit).to_lowercase(),
+                ),
+                (
+                    "LSH bands x rows".into(),
+                    format!("{} x {}", lsh.bands, lsh.rows),
+                ),
+                ("keep".into(), format!("{:?}", args.keep).to_lowercase()),
+            ],
+        };
+        std::fs::write(path, lookalike::report::html(&outcome, &texts, &summary))
+            .map_err(|e| Error::io(path, e))?;
     }
     drop(spool);
     if !args.quiet {
@@ -150,4 +180,53 @@ fn summary(o: &DedupOutcome, bytes: u64, started: Instant, verbose: bool) {
             s.candidates, s.exact_comparisons, s.merges
         );
     }
+}
+
+/// The texts of grouped documents for the report, largest groups first, until
+/// `budget` bytes: read the inputs a second time rather than keep every text
+/// in memory through the run.
+fn report_texts(
+    sources: &[Source],
+    opts: &ReadOptions,
+    outcome: &DedupOutcome,
+    lengths: &[u64],
+    budget: u64,
+) -> Result<HashMap<usize, String>> {
+    let mut order: Vec<&lookalike::dedup::Group> = outcome.groups.iter().collect();
+    order.sort_by_key(|g| std::cmp::Reverse(g.members.len()));
+    let mut wanted = vec![false; outcome.ids.len()];
+    let mut used = 0u64;
+    'groups: for g in order {
+        for m in &g.members {
+            if used + lengths[m.index] > budget {
+                break 'groups;
+            }
+            used += lengths[m.index];
+            wanted[m.index] = true;
+        }
+    }
+    struct Collect<'a> {
+        wanted: &'a [bool],
+        next: usize,
+        texts: HashMap<usize, String>,
+    }
+    impl Sink for Collect<'_> {
+        fn document(&mut self, doc: Document) -> lookalike::Result<()> {
+            if self.wanted.get(self.next).copied().unwrap_or(false) {
+                self.texts.insert(self.next, doc.text);
+            }
+            self.next += 1;
+            Ok(())
+        }
+        fn notice(&mut self, _: Notice) {}
+    }
+    let mut c = Collect {
+        wanted: &wanted,
+        next: 0,
+        texts: HashMap::new(),
+    };
+    for s in sources {
+        corpus::read_source(s, opts, &mut c)?;
+    }
+    Ok(c.texts)
 }

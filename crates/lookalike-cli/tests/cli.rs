@@ -684,6 +684,8 @@ fn render_in_chromium(
         "--disable-component-update",
         "--disable-sync",
         "--window-size=1400,1800",
+        // Let the page's own script run before the DOM is taken.
+        "--virtual-time-budget=10000",
     ];
     let profile = format!("--user-data-dir={}", dir.join("profile").display());
     let o = Command::new(browser)
@@ -791,4 +793,89 @@ fn html_view_renders_in_a_real_browser() {
         "shared passages are not highlighted: {counts:?}"
     );
     assert!(counts[1] > 2_000, "unshared text is not marked: {counts:?}");
+}
+
+#[test]
+fn report_renders_groups_in_a_real_browser() {
+    let Some(browser) = chromium() else {
+        eprintln!("SKIPPED report_renders_groups_in_a_real_browser: chromium is not installed");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (input, want_a, want_b) = match (seed("000"), seed("001")) {
+        (Some(a), Some(_)) => (a.parent().expect("seeds").to_path_buf(), "000_", "001_"),
+        _ => {
+            eprintln!(
+                "NOTE report_renders_groups_in_a_real_browser: ../shared/seeds absent, using examples/news"
+            );
+            (
+                repo().join("examples/news"),
+                "river-flood/original.txt",
+                "river-flood/update.txt",
+            )
+        }
+    };
+    let page = dir.path().join("report.html");
+    let o = bin()
+        .arg("dedup")
+        .arg(&input)
+        .arg("--report")
+        .arg(&page)
+        .arg("-q")
+        .output()
+        .expect("dedup");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (dom, png) = render_in_chromium(&browser, &page, dir.path());
+    // The script drew the groups: find the one holding both documents, with
+    // their texts side by side and shared passages marked.
+    let sections: Vec<&str> = dom.split("<section class=\"group\"").skip(1).collect();
+    assert!(!sections.is_empty(), "no group rendered");
+    let group = sections
+        .iter()
+        .find(|s| s.contains(want_a) && s.contains(want_b))
+        .unwrap_or_else(|| panic!("no rendered group holds {want_a} and {want_b}"));
+    assert!(group.contains("class=\"pair\""), "no side-by-side view");
+    assert!(
+        group.matches("<mark class=\"passage\"").count() >= 2,
+        "no passages marked"
+    );
+    let counts = count_colours(png, &[[0xd8, 0xec, 0xff], [0x3b, 0x8e, 0xd8]]);
+    assert!(
+        counts[0] > 10_000 && counts[1] > 500,
+        "passages or histograms not painted: {counts:?}"
+    );
+}
+
+#[test]
+fn report_stays_usable_with_100000_groups() {
+    let Some(browser) = chromium() else {
+        eprintln!("SKIPPED report_stays_usable_with_100000_groups: chromium is not installed");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("many.jsonl");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&input).expect("create"));
+    for i in 0..100_000 {
+        for copy in 0..2 {
+            writeln!(f, "{{\"id\":\"g{i}-{copy}\",\"text\":\"notice {i} of the register: item {i} is filed under {i} and kept\"}}").expect("write");
+        }
+    }
+    drop(f);
+    let page = dir.path().join("report.html");
+    let o = bin()
+        .arg("dedup")
+        .arg(&input)
+        .arg("--report")
+        .arg(&page)
+        .arg("-q")
+        .output()
+        .expect("dedup");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (dom, _) = render_in_chromium(&browser, &page, dir.path());
+    assert!(
+        dom.contains("page 1 of 5000 (100000 groups)"),
+        "pager missing"
+    );
+    // One page of groups in the document, not a hundred thousand.
+    assert_eq!(dom.matches("<section class=\"group\"").count(), 20);
 }

@@ -20,6 +20,7 @@
 //! | measure | [`eval`] | pairwise precision, recall, F1 and ARI against the truth |
 //! | align | [`align`] | shared passages of two texts, with offsets into the originals |
 //! | show | [`render`] | an alignment as terminal text or a self-contained HTML page |
+//! | report | [`report`] | the HTML report of a dedup run |
 //! | reuse | [`reuse`] | pairs sharing passages across a corpus (winnowing, boilerplate) |
 //! | input/output | [`corpus`], [`output`] | directories, JSON Lines (plain, gzip, zstd), Parquet |
 //! | test data | [`synth`] | synthetic corpora with planted near duplicates |
@@ -50,6 +51,7 @@ pub mod lsh;
 pub mod normalize;
 pub mod output;
 pub mod render;
+pub mod report;
 pub mod reuse;
 pub mod shingle;
 pub mod sketch;
