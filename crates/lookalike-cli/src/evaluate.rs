@@ -108,12 +108,12 @@ fn print_evaluation(
         writeln!(
             out,
             "\n{:<16} {:>8} {:>8} {:>10} {:>8}",
-            "label", "counts", "pairs", "together", "rate"
+            "label", "counts as", "pairs", "together", "rate"
         )?;
         for r in &e.labels {
             writeln!(
                 out,
-                "{:<16} {:>8} {:>8} {:>10} {:>8.3}",
+                "{:<16} {:>9} {:>8} {:>10} {:>8.3}",
                 r.label,
                 if r.positive { "copy" } else { "not" },
                 r.pairs,

@@ -879,3 +879,104 @@ fn report_stays_usable_with_100000_groups() {
     // One page of groups in the document, not a hundred thousand.
     assert_eq!(dom.matches("<section class=\"group\"").count(), 20);
 }
+
+#[test]
+fn eval_scores_a_run_and_names_its_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clusters = dir.path().join("c.jsonl");
+    let news = repo().join("examples/news");
+    let truth = repo().join("examples/news-truth.jsonl");
+    let o = run(&[
+        "dedup",
+        news.to_str().expect("utf8"),
+        "--clusters",
+        clusters.to_str().expect("utf8"),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let eval = |pred: &Path| {
+        let o = bin()
+            .args(["eval", "--json", "--truth"])
+            .arg(&truth)
+            .arg("--pred")
+            .arg(pred)
+            .arg("--docs")
+            .arg(&news)
+            .output()
+            .expect("eval");
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("json")
+    };
+    let v = eval(&clusters);
+    assert_eq!(v["pairs"]["f1"], 1.0, "{v}");
+    assert_eq!(v["adjusted_rand_index"], 1.0, "{v}");
+    // Merge a hard negative into its story's group: eval must see it.
+    let text = std::fs::read_to_string(&clusters).expect("clusters");
+    let wrong = text.replacen(
+        "{\"id\":\"harbour-bridge/original.txt\",\"similarity\":1.0,\"relation\":\"exact\"}",
+        "{\"id\":\"harbour-bridge/original.txt\",\"similarity\":1.0,\"relation\":\"exact\"},{\"id\":\"harbour-bridge/follow-up.txt\",\"similarity\":0.01,\"relation\":\"near\"}",
+        1,
+    );
+    assert_ne!(wrong, text);
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, wrong).expect("write");
+    let v = eval(&bad);
+    assert!(v["pairs"]["precision"].as_f64().unwrap_or(1.0) < 1.0, "{v}");
+    assert_eq!(v["false_merges"].as_array().map(Vec::len), Some(1), "{v}");
+    assert!(
+        v["false_merges"][0]["b"] == "harbour-bridge/follow-up.txt",
+        "{v}"
+    );
+
+    let o = run(&[
+        "eval",
+        "--truth",
+        bad.to_str().expect("utf8"),
+        "--pred",
+        bad.to_str().expect("utf8"),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "a clusters file is not a truth file: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn tune_recommends_a_setting_and_plots_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plot = dir.path().join("tune.svg");
+    let o = bin()
+        .arg("tune")
+        .arg(repo().join("examples/news"))
+        .arg("--truth")
+        .arg(repo().join("examples/news-truth.jsonl"))
+        .args([
+            "--ngrams",
+            "5",
+            "--thresholds",
+            "0.2,0.4,0.6,0.8",
+            "--json",
+            "--plot",
+        ])
+        .arg(&plot)
+        .output()
+        .expect("tune");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["settings"].as_array().map(Vec::len), Some(4));
+    // F1 falls at high thresholds, where later edits are no longer grouped.
+    assert!(
+        v["settings"][3]["recall"].as_f64().unwrap_or(1.0) < 0.5,
+        "{v}"
+    );
+    assert_eq!(v["recommended"]["f1"], 1.0, "{v}");
+    let t = v["recommended"]["threshold"].as_f64().unwrap_or(0.0);
+    assert!((0.2..=0.4).contains(&t), "{v}");
+    let svg = std::fs::read_to_string(&plot).expect("plot");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("recall"),
+        "not an SVG plot"
+    );
+}
