@@ -795,6 +795,25 @@ fn html_view_renders_in_a_real_browser() {
     assert!(counts[1] > 2_000, "unshared text is not marked: {counts:?}");
 }
 
+/// `dedup INPUT --report` rendered in Chromium.
+fn report_in_chromium(
+    browser: &Path,
+    input: &Path,
+    dir: &Path,
+) -> (String, png::Reader<std::fs::File>) {
+    let page = dir.join("report.html");
+    let o = bin()
+        .arg("dedup")
+        .arg(input)
+        .arg("--report")
+        .arg(&page)
+        .arg("-q")
+        .output()
+        .expect("dedup");
+    assert!(o.status.success(), "{}", stderr(&o));
+    render_in_chromium(browser, &page, dir)
+}
+
 #[test]
 fn report_renders_groups_in_a_real_browser() {
     let Some(browser) = chromium() else {
@@ -815,17 +834,7 @@ fn report_renders_groups_in_a_real_browser() {
             )
         }
     };
-    let page = dir.path().join("report.html");
-    let o = bin()
-        .arg("dedup")
-        .arg(&input)
-        .arg("--report")
-        .arg(&page)
-        .arg("-q")
-        .output()
-        .expect("dedup");
-    assert!(o.status.success(), "{}", stderr(&o));
-    let (dom, png) = render_in_chromium(&browser, &page, dir.path());
+    let (dom, png) = report_in_chromium(&browser, &input, dir.path());
     // The script drew the groups: find the one holding both documents, with
     // their texts side by side and shared passages marked.
     let sections: Vec<&str> = dom.split("<section class=\"group\"").skip(1).collect();
@@ -861,17 +870,7 @@ fn report_stays_usable_with_100000_groups() {
         }
     }
     drop(f);
-    let page = dir.path().join("report.html");
-    let o = bin()
-        .arg("dedup")
-        .arg(&input)
-        .arg("--report")
-        .arg(&page)
-        .arg("-q")
-        .output()
-        .expect("dedup");
-    assert!(o.status.success(), "{}", stderr(&o));
-    let (dom, _) = render_in_chromium(&browser, &page, dir.path());
+    let (dom, _) = report_in_chromium(&browser, &input, dir.path());
     assert!(
         dom.contains("page 1 of 5000 (100000 groups)"),
         "pager missing"
