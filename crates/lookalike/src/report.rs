@@ -272,6 +272,7 @@ const SCRIPT: &str = r#"<script>
     box.append(chars.slice(at).join(''));
     return box;
   }
+  const showAll = new Set();
   function groupView(gi) {
     const g = data.groups[gi], box = el('section', {class: 'group', 'data-group': gi});
     box.append(el('h2', {}, 'Group ' + (gi + 1) + ': ' + g.members.length + ' documents, kept ' + data.ids[g.kept]));
@@ -286,7 +287,7 @@ const SCRIPT: &str = r#"<script>
     box.append(t);
     let pairs = 0;
     g.members.forEach(([d], k) => {
-      if (d === g.kept || pairs >= MAX_PAIRS) return;
+      if (d === g.kept || (pairs >= MAX_PAIRS && !showAll.has(gi))) return;
       const a = data.texts[g.kept], b = data.texts[d];
       if (a === undefined || b === undefined) return;
       pairs++;
@@ -298,7 +299,13 @@ const SCRIPT: &str = r#"<script>
       box.append(pair);
     });
     const others = g.members.length - 1 - pairs;
-    if (others > 0) box.append(el('p', {class: 'note'}, others + ' more member(s) not shown side by side (texts past the report budget, or over ' + MAX_PAIRS + ' per group): use `lookalike align`.'));
+    if (others > 0 && !showAll.has(gi) && g.members.some(([d]) => d !== g.kept && data.texts[d] === undefined) === false) {
+      const more = el('button', {}, 'show all ' + (g.members.length - 1) + ' members side by side');
+      more.onclick = () => { showAll.add(gi); box.replaceWith(groupView(gi)); };
+      box.append(more);
+    } else if (others > 0) {
+      box.append(el('p', {class: 'note'}, others + ' member(s) not shown side by side: their texts are past the report budget (--report-text-budget); use `lookalike align`.'));
+    }
     return box;
   }
   function draw() {
