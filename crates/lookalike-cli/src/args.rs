@@ -58,6 +58,84 @@ pub enum Command {
     /// setting, and plot precision and recall against the threshold.
     #[command(after_help = TUNE_HELP)]
     Tune(TuneArgs),
+    /// A persistent index in one file: remember documents between runs and
+    /// check new ones against everything seen before.
+    #[command(after_help = INDEX_HELP)]
+    Index(IndexArgs),
+}
+
+const INDEX_HELP: &str = "\
+The index is one file on the embedded database redb (crash-safe: a batch is
+stored whole or not at all). Its settings (threshold, n-grams, sketch, seed)
+are fixed by `index create`; the other commands use them.
+
+`add` and `query` print one JSON line per document:
+  {\"id\": ID, \"matches\": [{\"id\": STORED_ID, \"similarity\": J,
+   \"relation\": \"exact\" | \"near\"}], \"stored\": true|false, \"note\": ...}
+
+Example:
+  $ lookalike index create news.redb --store-text
+  $ lookalike index add news.redb examples/news
+  $ lookalike index query news.redb today.jsonl
+  $ lookalike dedup today.jsonl --against news.redb -o new.jsonl";
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    #[command(subcommand)]
+    pub command: IndexCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Create an index file with these settings.
+    Create {
+        /// The index file to create (never overwritten).
+        path: PathBuf,
+        /// Also store each document's text, so matches can be aligned later.
+        #[arg(long)]
+        store_text: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Check documents against the index, then store them.
+    Add {
+        /// The index file.
+        path: PathBuf,
+        /// Files or directories; `-` reads JSON Lines from stdin.
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+        /// Print nothing on stderr but errors.
+        #[arg(long, short)]
+        quiet: bool,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+    /// Check documents against the index; store nothing.
+    Query {
+        /// The index file.
+        path: PathBuf,
+        /// Files or directories; `-` reads JSON Lines from stdin.
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+        /// Print nothing on stderr but errors.
+        #[arg(long, short)]
+        quiet: bool,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+    /// Remove documents by id.
+    Remove {
+        /// The index file.
+        path: PathBuf,
+        /// Ids to remove.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Print the index's size and settings as JSON.
+    Stats {
+        /// The index file.
+        path: PathBuf,
+    },
 }
 
 const EVAL_HELP: &str = "\
@@ -278,6 +356,10 @@ pub struct DedupArgs {
     /// Write the groups here as JSON Lines (see below).
     #[arg(long, value_name = "FILE")]
     pub clusters: Option<PathBuf>,
+    /// Also remove documents that this index (`lookalike index create`)
+    /// already holds: keep only what is new.
+    #[arg(long, value_name = "INDEX")]
+    pub against: Option<PathBuf>,
     /// Write an HTML report of the run here: figures, histograms, and every
     /// group with the kept document beside each member, shared passages
     /// highlighted (one self-contained page).

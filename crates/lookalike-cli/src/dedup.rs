@@ -58,7 +58,11 @@ fn run_in_pool(args: &DedupArgs) -> Result<()> {
     let read = input::read_all(&sources, &opts, args.quiet, |batch| dedup.add_batch(batch))?;
     let lengths = args.report.as_ref().map(|_| dedup.lengths().to_vec());
     let lsh = dedup.lsh();
-    let outcome = dedup.finish();
+    let mut outcome = dedup.finish();
+    let held = match &args.against {
+        Some(index) => against(index, &sources, &opts, &mut outcome)?,
+        None => 0,
+    };
 
     if let Some(path) = &args.clusters {
         write_clusters(path, &outcome)?;
@@ -102,6 +106,12 @@ fn run_in_pool(args: &DedupArgs) -> Result<()> {
     drop(spool);
     if !args.quiet {
         summary(&outcome, read.bytes, started, args.verbose);
+        if let Some(index) = &args.against {
+            eprintln!(
+                "lookalike: {held} kept documents were already in {}: removed",
+                index.display()
+            );
+        }
         input::print_notice_counts(&read.notices);
     }
     Ok(())
@@ -229,4 +239,80 @@ fn report_texts(
         corpus::read_source(s, opts, &mut c)?;
     }
     Ok(c.texts)
+}
+
+/// Mark as removed the kept documents that `index` already holds; returns
+/// how many. Reads the inputs again for their texts, a batch at a time.
+fn against(
+    index: &std::path::Path,
+    sources: &[Source],
+    opts: &ReadOptions,
+    outcome: &mut DedupOutcome,
+) -> Result<usize> {
+    // Open first, so a missing or mismatched index fails before any work.
+    lookalike::index::Index::open(index)?;
+    struct Collect<'a> {
+        kept: &'a [bool],
+        next: usize,
+        batch: Vec<(usize, String, String)>,
+        held: Vec<usize>,
+        index: &'a std::path::Path,
+        error: Option<anyhow::Error>,
+    }
+    impl Collect<'_> {
+        fn flush(&mut self) {
+            if self.batch.is_empty() || self.error.is_some() {
+                return;
+            }
+            let batch = std::mem::take(&mut self.batch);
+            let positions: Vec<usize> = batch.iter().map(|b| b.0).collect();
+            match crate::index::held_by(
+                self.index,
+                batch.into_iter().map(|(_, id, t)| (id, t)).collect(),
+            ) {
+                Ok(found) => {
+                    for (pos, (_, m)) in positions.into_iter().zip(found) {
+                        if m.is_some() {
+                            self.held.push(pos);
+                        }
+                    }
+                }
+                Err(e) => self.error = Some(e),
+            }
+        }
+    }
+    impl Sink for Collect<'_> {
+        fn document(&mut self, doc: Document) -> lookalike::Result<()> {
+            if self.kept.get(self.next).copied().unwrap_or(false) {
+                self.batch.push((self.next, doc.id, doc.text));
+                if self.batch.len() >= 2048 {
+                    self.flush();
+                }
+            }
+            self.next += 1;
+            Ok(())
+        }
+        fn notice(&mut self, _: Notice) {}
+    }
+    let mut c = Collect {
+        kept: &outcome.kept,
+        next: 0,
+        batch: Vec::new(),
+        held: Vec::new(),
+        index,
+        error: None,
+    };
+    for s in sources {
+        corpus::read_source(s, opts, &mut c)?;
+    }
+    c.flush();
+    if let Some(e) = c.error {
+        return Err(e);
+    }
+    let held = c.held;
+    for &i in &held {
+        outcome.kept[i] = false;
+    }
+    outcome.stats.kept -= held.len();
+    Ok(held.len())
 }

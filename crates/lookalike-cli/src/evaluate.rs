@@ -273,7 +273,7 @@ fn parse_thresholds(spec: &str) -> Result<Vec<f64>> {
             to.parse().map_err(|_| bad())?,
             step.parse().map_err(|_| bad())?,
         );
-        if !(step > 0.0) || from > to {
+        if step.is_nan() || step <= 0.0 || from > to {
             return Err(bad().into());
         }
         let n = ((to - from) / step + 1e-9).floor() as usize;

@@ -7,6 +7,7 @@ mod compare;
 mod dedup;
 mod evaluate;
 mod exit;
+mod index;
 mod input;
 mod plot;
 mod reuse;
@@ -22,6 +23,7 @@ fn main() {
         args::Command::Reuse(a) => reuse::run(a),
         args::Command::Eval(a) => evaluate::run_eval(a),
         args::Command::Tune(a) => evaluate::run_tune(a),
+        args::Command::Index(a) => index::run(a),
     };
     std::process::exit(exit::code(result));
 }

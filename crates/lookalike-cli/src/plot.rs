@@ -5,15 +5,13 @@ use std::path::Path;
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
+/// One row of the sweep: (ngram, threshold, precision, recall, F1).
+type Row = (usize, f64, f64, f64, f64);
+
 /// Precision, recall and F1 against the threshold, one set of lines for the
 /// recommended n-gram size (solid) and thin lines for the others; a vertical
 /// rule at the recommended threshold. `rows`: (ngram, threshold, P, R, F1).
-pub fn tune_svg(
-    path: &Path,
-    rows: &[(usize, f64, f64, f64, f64)],
-    best_n: usize,
-    best_t: f64,
-) -> Result<()> {
+pub fn tune_svg(path: &Path, rows: &[Row], best_n: usize, best_t: f64) -> Result<()> {
     let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
     let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
@@ -40,7 +38,7 @@ pub fn tune_svg(
         .map_err(|e| err(&e))?;
     let mut ngrams: Vec<usize> = rows.iter().map(|r| r.0).collect();
     ngrams.dedup();
-    let series: [(&str, RGBColor, fn(&(usize, f64, f64, f64, f64)) -> f64); 3] = [
+    let series: [(&str, RGBColor, fn(&Row) -> f64); 3] = [
         ("precision", RGBColor(31, 119, 180), |r| r.2),
         ("recall", RGBColor(255, 127, 14), |r| r.3),
         ("F1", RGBColor(44, 160, 44), |r| r.4),

@@ -979,3 +979,98 @@ fn tune_recommends_a_setting_and_plots_it() {
         "not an SVG plot"
     );
 }
+
+#[test]
+fn index_remembers_documents_between_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = dir.path().join("news.redb");
+    let news = repo().join("examples/news");
+    let ix = index.to_str().expect("utf8");
+    let o = run(&["index", "create", ix, "--store-text"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["index", "create", ix]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "create must not overwrite: {}",
+        stderr(&o)
+    );
+
+    // Yesterday's stories are stored ...
+    let o = bin()
+        .args(["index", "add", ix])
+        .arg(news.join("harbour-bridge"))
+        .output()
+        .expect("add");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert!(lines.iter().all(|l| l["stored"] == true));
+    let repost = lines
+        .iter()
+        .find(|l| l["id"] == "repost.txt")
+        .expect("repost");
+    assert_eq!(
+        repost["matches"][0]["id"], "original.txt",
+        "checked against what came before it"
+    );
+
+    // ... and today's copies are recognised, while other stories are not.
+    let o = bin()
+        .args(["index", "query", ix])
+        .arg(news.join("harbour-bridge/update.txt"))
+        .arg(news.join("river-flood/original.txt"))
+        .output()
+        .expect("query");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert!(
+        lines[0]["matches"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|x| x["id"] == "original.txt")),
+        "{:?}",
+        lines[0]
+    );
+    assert_eq!(lines[1]["matches"].as_array().map(Vec::len), Some(0));
+    assert!(lines.iter().all(|l| l["stored"] == false));
+
+    // dedup --against keeps only what the index does not hold.
+    let out = dir.path().join("new");
+    let o = bin()
+        .arg("dedup")
+        .arg(&news)
+        .args(["--against", ix, "-o"])
+        .arg(&out)
+        .output()
+        .expect("dedup");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !out.join("harbour-bridge").exists(),
+        "stored stories are not new"
+    );
+    assert!(out.join("river-flood/original.txt").is_file());
+
+    // remove, stats, and a file that is not an index.
+    let o = run(&["index", "remove", ix, "original.txt", "no-such-id"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("\"no-such-id\" is not in the index"));
+    let o = run(&["index", "stats", ix]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["documents"], 4);
+    assert_eq!(v["spec"]["fingerprint"]["normalization"], "norm-v1");
+    let not_index = dir.path().join("x.redb");
+    std::fs::write(&not_index, "not a database").expect("write");
+    let o = run(&["index", "stats", not_index.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not a lookalike index"),
+        "{}",
+        stderr(&o)
+    );
+}

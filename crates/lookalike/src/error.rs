@@ -67,6 +67,14 @@ pub enum Error {
     /// A setting is out of range or settings contradict each other.
     #[error("{0}")]
     Config(String),
+    /// The index file could not be used.
+    #[error("index {}: {message}", path.display())]
+    Index {
+        /// The index file.
+        path: PathBuf,
+        /// What went wrong and what to do.
+        message: String,
+    },
 }
 
 impl Error {

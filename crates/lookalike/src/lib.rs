@@ -17,6 +17,7 @@
 //! | verify | [`verify`] | exact Jaccard and containment of shingle sets |
 //! | group | [`cluster`] | union-find and the keep policy |
 //! | pipeline | [`dedup`] | the stages put together |
+//! | remember | [`index`] | a persistent, incremental index in one redb file |
 //! | measure | [`eval`] | pairwise precision, recall, F1 and ARI against the truth |
 //! | align | [`align`] | shared passages of two texts, with offsets into the originals |
 //! | show | [`render`] | an alignment as terminal text or a self-contained HTML page |
@@ -47,6 +48,7 @@ pub mod dedup;
 mod error;
 pub mod eval;
 pub mod fingerprint;
+pub mod index;
 pub mod lsh;
 pub mod normalize;
 pub mod output;

@@ -238,9 +238,9 @@ mark.passage {{ background: #d8ecff; }} .note {{ color: #666; }}
 <div id="groups"></div>
 "#,
     );
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<script type=\"application/json\" id=\"data\">{json}</script>\n"
+        "<script type=\"application/json\" id=\"data\">{json}</script>"
     );
     o.push_str(SCRIPT);
     o.push_str("</body></html>\n");

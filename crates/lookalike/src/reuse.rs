@@ -149,7 +149,7 @@ impl ReuseConfig {
     /// Find every pair of `texts` that share a passage of `min_words` words.
     pub fn find(&self, texts: &[&str]) -> ReuseOutcome {
         let k = self.kgram.max(1);
-        let window = self.guarantee_words.saturating_sub(k).max(0) + 1;
+        let window = self.guarantee_words.saturating_sub(k) + 1;
         let toks: Vec<Vec<Token>> = texts.par_iter().map(|t| tokens(t)).collect();
         let prints: Vec<Vec<(u64, usize)>> = toks
             .par_iter()

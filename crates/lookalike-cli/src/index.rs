@@ -1,0 +1,158 @@
+//! `lookalike index ...`: a persistent index that remembers documents between
+//! runs, and `dedup --against`.
+
+use std::io::{BufWriter, Write};
+
+use anyhow::Result;
+use lookalike::fingerprint::Fingerprinter;
+use lookalike::index::{Index, IndexSpec, NewDoc};
+
+use crate::args::{IndexArgs, IndexCommand};
+use crate::input;
+
+/// Documents per transaction: large batches commit faster (redb fsyncs once
+/// per commit) and an interrupted run loses at most the batch in flight.
+const BATCH: usize = 2048;
+
+pub fn run(args: IndexArgs) -> Result<()> {
+    match args.command {
+        IndexCommand::Create {
+            path,
+            engine,
+            store_text,
+        } => {
+            let fp = Fingerprinter {
+                shingle: engine.shingle(),
+                sketch: engine.sketch(),
+            };
+            let index = Index::create(&path, IndexSpec::new(&fp, engine.threshold, store_text)?)?;
+            let lsh = index.spec().lsh;
+            eprintln!(
+                "lookalike: created {} (threshold {}, {}-{} shingles, {} bands x {} rows{})",
+                path.display(),
+                engine.threshold,
+                engine.ngram,
+                format!("{:?}", engine.unit).to_lowercase(),
+                lsh.bands,
+                lsh.rows,
+                if store_text { ", texts stored" } else { "" }
+            );
+            Ok(())
+        }
+        IndexCommand::Add {
+            path,
+            inputs,
+            read,
+            quiet,
+        } => check(&path, &inputs, &read, quiet, true),
+        IndexCommand::Query {
+            path,
+            inputs,
+            read,
+            quiet,
+        } => check(&path, &inputs, &read, quiet, false),
+        IndexCommand::Remove { path, ids } => {
+            let index = Index::open(&path)?;
+            let removed = index.remove(&ids)?;
+            for (id, r) in ids.iter().zip(&removed) {
+                if !r {
+                    eprintln!("lookalike: warning: {id:?} is not in the index");
+                }
+            }
+            eprintln!(
+                "lookalike: removed {} of {} ids",
+                removed.iter().filter(|r| **r).count(),
+                ids.len()
+            );
+            Ok(())
+        }
+        IndexCommand::Stats { path } => {
+            let stats = Index::open(&path)?.stats()?;
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &stats)?;
+            writeln!(out)?;
+            Ok(())
+        }
+    }
+}
+
+/// Add (or only look up) every document of `inputs`, printing one JSON line
+/// per document: its id, the stored documents it duplicates, whether it was stored.
+fn check(
+    path: &std::path::Path,
+    inputs: &[std::path::PathBuf],
+    read: &crate::args::ReadArgs,
+    quiet: bool,
+    store: bool,
+) -> Result<()> {
+    let index = Index::open(path)?;
+    let (sources, _spool) = input::open_sources(inputs)?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let (mut n, mut dups, mut stored) = (0usize, 0usize, 0usize);
+    let mut pending: Vec<NewDoc> = Vec::new();
+    let mut failure = None;
+    let mut flush =
+        |pending: &mut Vec<NewDoc>, out: &mut BufWriter<std::io::StdoutLock>| -> Result<()> {
+            for c in index.check_batch(pending, store)? {
+                n += 1;
+                dups += !c.matches.is_empty() as usize;
+                stored += c.stored as usize;
+                serde_json::to_writer(&mut *out, &c)?;
+                out.write_all(b"\n")?;
+            }
+            pending.clear();
+            Ok(())
+        };
+    input::read_all(&sources, &read.options(), quiet, |batch| {
+        for (id, text) in batch {
+            pending.push(NewDoc {
+                id,
+                text,
+                ..Default::default()
+            });
+            if pending.len() >= BATCH && failure.is_none() {
+                if let Err(e) = flush(&mut pending, &mut out) {
+                    failure = Some(e);
+                }
+            }
+        }
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    flush(&mut pending, &mut out)?;
+    out.flush()?;
+    if !quiet {
+        eprintln!(
+            "lookalike: {n} documents checked against {}: {dups} duplicate stored documents{}",
+            path.display(),
+            if store {
+                format!("; {stored} stored")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
+}
+
+/// For `dedup --against`: which documents (by id) the index already holds.
+pub fn held_by(
+    path: &std::path::Path,
+    docs: Vec<(String, String)>,
+) -> Result<Vec<(String, Option<String>)>> {
+    let index = Index::open(path)?;
+    let new: Vec<NewDoc> = docs
+        .into_iter()
+        .map(|(id, text)| NewDoc {
+            id,
+            text,
+            ..Default::default()
+        })
+        .collect();
+    Ok(index
+        .check_batch(&new, false)?
+        .into_iter()
+        .map(|c| (c.id, c.matches.into_iter().next().map(|m| m.id)))
+        .collect())
+}
