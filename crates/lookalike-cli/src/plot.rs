@@ -7,6 +7,8 @@ use plotters::prelude::*;
 
 /// One row of the sweep: (ngram, threshold, precision, recall, F1).
 type Row = (usize, f64, f64, f64, f64);
+/// A line of the plot: its name, colour, and the value it takes from a row.
+type Series = (&'static str, RGBColor, fn(&Row) -> f64);
 
 /// Precision, recall and F1 against the threshold, one set of lines for the
 /// recommended n-gram size (solid) and thin lines for the others; a vertical
@@ -38,7 +40,7 @@ pub fn tune_svg(path: &Path, rows: &[Row], best_n: usize, best_t: f64) -> Result
         .map_err(|e| err(&e))?;
     let mut ngrams: Vec<usize> = rows.iter().map(|r| r.0).collect();
     ngrams.dedup();
-    let series: [(&str, RGBColor, fn(&Row) -> f64); 3] = [
+    let series: [Series; 3] = [
         ("precision", RGBColor(31, 119, 180), |r| r.2),
         ("recall", RGBColor(255, 127, 14), |r| r.3),
         ("F1", RGBColor(44, 160, 44), |r| r.4),
