@@ -186,11 +186,15 @@ impl<F: FnMut(Vec<(String, String)>)> Reader<'_, F> {
         }
     }
 
-    fn place_of(&self, index: usize) -> Place {
+    /// Where document `index` came from; `id` names the file in a directory.
+    fn place_of(&self, index: usize, id: &str) -> Place {
         let (source, record) = self.origins[index];
         let s = &self.sources[source as usize];
         Place {
-            path: s.display.clone(),
+            path: match s.kind {
+                SourceKind::Directory => format!("{}/{id}", s.display.trim_end_matches('/')),
+                _ => s.display.clone(),
+            },
             record: match s.kind {
                 SourceKind::JsonLines(_) => Some(Record::Line(record)),
                 SourceKind::Parquet => Some(Record::Row(record)),
@@ -206,9 +210,9 @@ impl<F: FnMut(Vec<(String, String)>)> Sink for Reader<'_, F> {
         self.origins.push((self.source as u32, doc.record));
         if let Some(&first) = self.ids.get(&doc.id) {
             return Err(Error::DuplicateId {
+                first: self.place_of(first, &doc.id),
+                second: self.place_of(index, &doc.id),
                 id: doc.id,
-                first: self.place_of(first),
-                second: self.place_of(index),
             });
         }
         self.ids.insert(doc.id.clone(), index);
