@@ -79,6 +79,23 @@ Example:
   $ lookalike index query news.redb today.jsonl
   $ lookalike dedup today.jsonl --against news.redb -o new.jsonl";
 
+/// Settings a command expects the index to have; given ones must match.
+#[derive(Debug, Clone, Args)]
+pub struct ExpectArgs {
+    /// Fail unless the index was made with this threshold.
+    #[arg(long, value_name = "T")]
+    pub threshold: Option<f64>,
+    /// Fail unless the index was made with this n-gram size.
+    #[arg(long, value_name = "N")]
+    pub ngram: Option<usize>,
+    /// Fail unless the index was made with this sketch size.
+    #[arg(long, value_name = "K")]
+    pub slots: Option<usize>,
+    /// Fail unless the index was made with this seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
 #[derive(Debug, Args)]
 pub struct IndexArgs {
     #[command(subcommand)]
@@ -108,6 +125,8 @@ pub enum IndexCommand {
         #[arg(long, short)]
         quiet: bool,
         #[command(flatten)]
+        expect: ExpectArgs,
+        #[command(flatten)]
         read: ReadArgs,
     },
     /// Check documents against the index; store nothing.
@@ -120,6 +139,8 @@ pub enum IndexCommand {
         /// Print nothing on stderr but errors.
         #[arg(long, short)]
         quiet: bool,
+        #[command(flatten)]
+        expect: ExpectArgs,
         #[command(flatten)]
         read: ReadArgs,
     },

@@ -7,7 +7,7 @@ use anyhow::Result;
 use lookalike::fingerprint::Fingerprinter;
 use lookalike::index::{Index, IndexSpec, NewDoc};
 
-use crate::args::{IndexArgs, IndexCommand};
+use crate::args::{ExpectArgs, IndexArgs, IndexCommand};
 use crate::input;
 
 /// Documents per transaction: large batches commit faster (redb fsyncs once
@@ -44,13 +44,15 @@ pub fn run(args: IndexArgs) -> Result<()> {
             inputs,
             read,
             quiet,
-        } => check(&path, &inputs, &read, quiet, true),
+            expect,
+        } => check(&path, &inputs, &read, &expect, quiet, true),
         IndexCommand::Query {
             path,
             inputs,
             read,
             quiet,
-        } => check(&path, &inputs, &read, quiet, false),
+            expect,
+        } => check(&path, &inputs, &read, &expect, quiet, false),
         IndexCommand::Remove { path, ids } => {
             let index = Index::open(&path)?;
             let removed = index.remove(&ids)?;
@@ -82,10 +84,12 @@ fn check(
     path: &std::path::Path,
     inputs: &[std::path::PathBuf],
     read: &crate::args::ReadArgs,
+    expect: &ExpectArgs,
     quiet: bool,
     store: bool,
 ) -> Result<()> {
     let index = Index::open(path)?;
+    refuse_other_settings(&index, expect)?;
     let (sources, _spool) = input::open_sources(inputs)?;
     let mut out = BufWriter::new(std::io::stdout().lock());
     let (mut n, mut dups, mut stored) = (0usize, 0usize, 0usize);
@@ -155,4 +159,40 @@ pub fn held_by(
         .into_iter()
         .map(|c| (c.id, c.matches.into_iter().next().map(|m| m.id)))
         .collect())
+}
+
+/// Settings given on the command line must be the index's own: fingerprints
+/// made another way would be compared with nonsense.
+fn refuse_other_settings(index: &Index, expect: &ExpectArgs) -> Result<()> {
+    let spec = index.spec();
+    let mut wrong = Vec::new();
+    if let Some(t) = expect.threshold.filter(|t| *t != spec.threshold) {
+        wrong.push(format!("threshold {t} (the index has {})", spec.threshold));
+    }
+    if let Some(n) = expect.ngram.filter(|n| *n != spec.fingerprint.shingle.n) {
+        wrong.push(format!(
+            "n-gram size {n} (the index has {})",
+            spec.fingerprint.shingle.n
+        ));
+    }
+    if let Some(k) = expect.slots.filter(|k| *k != spec.fingerprint.sketch.slots) {
+        wrong.push(format!(
+            "{k} slots (the index has {})",
+            spec.fingerprint.sketch.slots
+        ));
+    }
+    if let Some(s) = expect.seed.filter(|s| *s != spec.fingerprint.shingle.seed) {
+        wrong.push(format!(
+            "seed {s} (the index has {})",
+            spec.fingerprint.shingle.seed
+        ));
+    }
+    if !wrong.is_empty() {
+        return Err(lookalike::Error::Config(format!(
+            "the index was made with other settings: {}; leave these flags out to use the index's own settings, or create another index",
+            wrong.join(", ")
+        ))
+        .into());
+    }
+    Ok(())
 }

@@ -1056,6 +1056,19 @@ fn index_remembers_documents_between_runs() {
     );
     assert!(out.join("river-flood/original.txt").is_file());
 
+    // Other settings than the index's own are refused.
+    let o = bin()
+        .args(["index", "query", ix, "--threshold", "0.8", "--ngram", "3"])
+        .arg(&news)
+        .output()
+        .expect("query");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("threshold 0.8 (the index has 0.4), n-gram size 3 (the index has 5)"),
+        "{}",
+        stderr(&o)
+    );
+
     // remove, stats, and a file that is not an index.
     let o = run(&["index", "remove", ix, "original.txt", "no-such-id"]);
     assert!(o.status.success(), "{}", stderr(&o));
