@@ -1087,3 +1087,81 @@ fn index_remembers_documents_between_runs() {
         stderr(&o)
     );
 }
+
+#[test]
+fn keep_policies_pick_by_length() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let news = repo().join("examples/news");
+    for (policy, pick) in [("longest", true), ("shortest", false)] {
+        let clusters = dir.path().join(format!("{policy}.jsonl"));
+        let o = bin()
+            .arg("dedup")
+            .arg(&news)
+            .args(["--keep", policy, "-q", "--clusters"])
+            .arg(&clusters)
+            .output()
+            .expect("dedup");
+        assert!(o.status.success(), "{}", stderr(&o));
+        for line in std::fs::read_to_string(&clusters)
+            .expect("clusters")
+            .lines()
+        {
+            let v: serde_json::Value = serde_json::from_str(line).expect("json");
+            let len = |id: &str| std::fs::metadata(news.join(id)).expect("member").len();
+            let kept = len(v["kept"].as_str().expect("kept"));
+            let lens: Vec<u64> = v["members"]
+                .as_array()
+                .expect("members")
+                .iter()
+                .map(|m| len(m["id"].as_str().expect("id")))
+                .collect();
+            let want = if pick {
+                lens.iter().max()
+            } else {
+                lens.iter().min()
+            };
+            assert_eq!(Some(&kept), want, "{policy}: {line}");
+        }
+    }
+}
+
+#[test]
+fn damaged_compressed_input_and_null_parquet_text_are_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gz = dir.path().join("broken.jsonl.gz");
+    std::fs::write(&gz, b"\x1f\x8b\x08\x00this is not gzip data at all").expect("write");
+    let o = run(&["dedup", gz.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("broken.jsonl.gz"), "{}", stderr(&o));
+
+    use arrow_array::{RecordBatch, StringArray};
+    use std::sync::Arc;
+    let pq = dir.path().join("nulls.parquet");
+    let batch = RecordBatch::try_from_iter([(
+        "text",
+        Arc::new(StringArray::from(vec![
+            Some("a text of several words here"),
+            None,
+            Some("another text of words"),
+        ])) as _,
+    )])
+    .expect("batch");
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&pq).expect("create"),
+        batch.schema(),
+        None,
+    )
+    .expect("writer");
+    w.write(&batch).expect("write");
+    w.close().expect("close");
+    let o = run(&["dedup", pq.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("nulls.parquet row 1: column \"text\" is null"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["dedup", pq.to_str().expect("utf8"), "--skip-invalid"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("2 documents"), "{}", stderr(&o));
+}
