@@ -79,6 +79,23 @@ Example:
   $ lookalike index query news.redb today.jsonl
   $ lookalike dedup today.jsonl --against news.redb -o new.jsonl";
 
+/// Documents to check against an index (`index add`, `index query`).
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The index file.
+    pub path: PathBuf,
+    /// Files or directories; `-` reads JSON Lines from stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Print nothing on stderr but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub expect: ExpectArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
 /// Settings a command expects the index to have; given ones must match.
 #[derive(Debug, Clone, Args)]
 pub struct ExpectArgs {
@@ -115,35 +132,9 @@ pub enum IndexCommand {
         engine: EngineArgs,
     },
     /// Check documents against the index, then store them.
-    Add {
-        /// The index file.
-        path: PathBuf,
-        /// Files or directories; `-` reads JSON Lines from stdin.
-        #[arg(required = true, value_name = "INPUT")]
-        inputs: Vec<PathBuf>,
-        /// Print nothing on stderr but errors.
-        #[arg(long, short)]
-        quiet: bool,
-        #[command(flatten)]
-        expect: ExpectArgs,
-        #[command(flatten)]
-        read: ReadArgs,
-    },
+    Add(CheckArgs),
     /// Check documents against the index; store nothing.
-    Query {
-        /// The index file.
-        path: PathBuf,
-        /// Files or directories; `-` reads JSON Lines from stdin.
-        #[arg(required = true, value_name = "INPUT")]
-        inputs: Vec<PathBuf>,
-        /// Print nothing on stderr but errors.
-        #[arg(long, short)]
-        quiet: bool,
-        #[command(flatten)]
-        expect: ExpectArgs,
-        #[command(flatten)]
-        read: ReadArgs,
-    },
+    Query(CheckArgs),
     /// Remove documents by id.
     Remove {
         /// The index file.

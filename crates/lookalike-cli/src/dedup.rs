@@ -7,7 +7,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use lookalike::Error;
 use lookalike::corpus::{self, Document, Notice, ReadOptions, Sink, Source};
 use lookalike::dedup::{Dedup, DedupOutcome};
@@ -19,11 +19,7 @@ use crate::args::DedupArgs;
 use crate::input;
 
 pub fn run(args: DedupArgs) -> Result<()> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
-        .build()
-        .context("cannot start worker threads")?;
-    pool.install(|| run_in_pool(&args))
+    input::with_threads(args.threads, || run_in_pool(&args))
 }
 
 fn run_in_pool(args: &DedupArgs) -> Result<()> {

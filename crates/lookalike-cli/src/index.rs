@@ -7,7 +7,7 @@ use anyhow::Result;
 use lookalike::fingerprint::Fingerprinter;
 use lookalike::index::{Index, IndexSpec, NewDoc};
 
-use crate::args::{ExpectArgs, IndexArgs, IndexCommand};
+use crate::args::{CheckArgs, ExpectArgs, IndexArgs, IndexCommand};
 use crate::input;
 
 /// Documents per transaction: large batches commit faster (redb fsyncs once
@@ -39,20 +39,8 @@ pub fn run(args: IndexArgs) -> Result<()> {
             );
             Ok(())
         }
-        IndexCommand::Add {
-            path,
-            inputs,
-            read,
-            quiet,
-            expect,
-        } => check(&path, &inputs, &read, &expect, quiet, true),
-        IndexCommand::Query {
-            path,
-            inputs,
-            read,
-            quiet,
-            expect,
-        } => check(&path, &inputs, &read, &expect, quiet, false),
+        IndexCommand::Add(c) => check(&c, true),
+        IndexCommand::Query(c) => check(&c, false),
         IndexCommand::Remove { path, ids } => {
             let index = Index::open(&path)?;
             let removed = index.remove(&ids)?;
@@ -80,14 +68,15 @@ pub fn run(args: IndexArgs) -> Result<()> {
 
 /// Add (or only look up) every document of `inputs`, printing one JSON line
 /// per document: its id, the stored documents it duplicates, whether it was stored.
-fn check(
-    path: &std::path::Path,
-    inputs: &[std::path::PathBuf],
-    read: &crate::args::ReadArgs,
-    expect: &ExpectArgs,
-    quiet: bool,
-    store: bool,
-) -> Result<()> {
+fn check(args: &CheckArgs, store: bool) -> Result<()> {
+    let CheckArgs {
+        path,
+        inputs,
+        read,
+        expect,
+        quiet,
+    } = args;
+    let quiet = *quiet;
     let index = Index::open(path)?;
     refuse_other_settings(&index, expect)?;
     let (sources, _spool) = input::open_sources(inputs)?;

@@ -57,6 +57,15 @@ const BATCH_DOCS: usize = 8192;
 /// Print at most this many notices of each kind; count the rest.
 const MAX_NOTICES: usize = 20;
 
+/// Run `f` on a pool of `threads` workers (0: one per core).
+pub fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")?;
+    pool.install(f)
+}
+
 /// Describe each input; `-` (standard input) is spooled to a temporary file,
 /// so that `-o` can copy the kept lines byte for byte without holding the
 /// stream in memory. Keep the returned file alive while the sources are used.

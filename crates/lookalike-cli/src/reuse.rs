@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use lookalike::Error;
 use lookalike::align::Passage;
 use lookalike::reuse::ReuseConfig;
@@ -26,11 +26,7 @@ struct PairLine<'a> {
 }
 
 pub fn run(args: ReuseArgs) -> Result<()> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
-        .build()
-        .context("cannot start worker threads")?;
-    pool.install(|| run_in_pool(&args))
+    input::with_threads(args.threads, || run_in_pool(&args))
 }
 
 fn round(x: f64) -> f64 {
