@@ -392,9 +392,7 @@ pub struct DedupArgs {
     /// Skip LSH buckets with more members than this (boilerplate); the summary counts them.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub bucket_cap: usize,
-    /// Worker threads for fingerprinting and grouping; 0 uses every core.
-    /// Reading and parsing run on one more thread. The result does not
-    /// depend on it.
+    /// Worker threads; 0 uses every core. The result does not depend on it.
     #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
     pub threads: usize,
     /// Print the derived LSH bands × rows and the work counters.

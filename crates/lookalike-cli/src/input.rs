@@ -114,7 +114,7 @@ pub fn read_all(
     sources: &[Source],
     opts: &ReadOptions,
     quiet: bool,
-    mut on_batch: impl FnMut(Vec<(String, String)>),
+    on_batch: impl FnMut(Vec<(String, String)>),
 ) -> Result<ReadSummary> {
     let progress = if std::io::stderr().is_terminal() && !quiet {
         let bar = ProgressBar::new_spinner();
@@ -126,51 +126,32 @@ pub fn read_all(
     } else {
         None
     };
-    // Reading and parsing run on a thread of their own, one batch ahead of
-    // the caller, so that fingerprinting a batch (on the caller's worker
-    // pool) overlaps with reading the next one.
-    let progress = progress.as_ref();
-    let summary = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(String, String)>>(1);
-        let reading = scope.spawn(move || -> Result<ReadSummary> {
-            let mut reader = Reader {
-                on_batch: move |batch| {
-                    // The receiver only goes away when the caller stopped.
-                    let _ = tx.send(batch);
-                },
-                batch: Vec::new(),
-                batch_bytes: 0,
-                bytes: 0,
-                source: 0,
-                origins: Vec::new(),
-                ids: HashMap::new(),
-                sources,
-                notices: HashMap::new(),
-                quiet,
-                progress,
-            };
-            for (i, source) in sources.iter().enumerate() {
-                reader.source = i;
-                corpus::read_source(source, opts, &mut reader)?;
-            }
-            reader.flush();
-            Ok(ReadSummary {
-                bytes: reader.bytes,
-                origins: reader.origins,
-                notices: reader.notices,
-            })
-        });
-        for batch in rx {
-            on_batch(batch);
-        }
-        reading
-            .join()
-            .map_err(|_| anyhow::anyhow!("the thread reading the inputs stopped unexpectedly"))?
-    });
-    if let Some(bar) = progress {
+    let mut reader = Reader {
+        on_batch,
+        batch: Vec::new(),
+        batch_bytes: 0,
+        bytes: 0,
+        source: 0,
+        origins: Vec::new(),
+        ids: HashMap::new(),
+        sources,
+        notices: HashMap::new(),
+        quiet,
+        progress: progress.as_ref(),
+    };
+    for (i, source) in sources.iter().enumerate() {
+        reader.source = i;
+        corpus::read_source(source, opts, &mut reader)?;
+    }
+    reader.flush();
+    if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    summary
+    Ok(ReadSummary {
+        bytes: reader.bytes,
+        origins: reader.origins,
+        notices: reader.notices,
+    })
 }
 
 /// One summary line per kind of notice.
