@@ -106,6 +106,11 @@ pub struct ReadSummary {
     pub notices: HashMap<&'static str, usize>,
 }
 
+/// Tried and not kept: reading on a thread of its own, a batch ahead of
+/// fingerprinting (`bash bench/run`, 2026-11-22: 1 thread 17.0 -> 16.0 s,
+/// 2 threads 11.3 -> 11.6 s, +90 MB peak). Grouping, which is sequential, is
+/// what keeps 2 threads from scaling; see BENCHMARKS.md.
+///
 /// Read every source in order, refusing duplicate ids, and hand documents
 /// `(id, text)` to `on_batch` in batches. Notices are printed as they come
 /// (at most a few of each kind) unless `quiet`; a progress line shows on a
