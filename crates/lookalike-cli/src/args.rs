@@ -341,17 +341,23 @@ pub enum Utf8Arg {
     Fail,
 }
 
+impl From<Utf8Arg> for Utf8Policy {
+    fn from(arg: Utf8Arg) -> Utf8Policy {
+        match arg {
+            Utf8Arg::Replace => Utf8Policy::Replace,
+            Utf8Arg::Skip => Utf8Policy::Skip,
+            Utf8Arg::Fail => Utf8Policy::Fail,
+        }
+    }
+}
+
 impl ReadArgs {
     pub fn options(&self) -> ReadOptions {
         ReadOptions {
             text_field: self.text_field.clone(),
             id_field: self.id_field.clone(),
             skip_invalid: self.skip_invalid,
-            invalid_utf8: match self.invalid_utf8 {
-                Utf8Arg::Replace => Utf8Policy::Replace,
-                Utf8Arg::Skip => Utf8Policy::Skip,
-                Utf8Arg::Fail => Utf8Policy::Fail,
-            },
+            invalid_utf8: self.invalid_utf8.into(),
         }
     }
 }

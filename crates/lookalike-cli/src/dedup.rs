@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use lookalike::Error;
-use lookalike::corpus::{self, Document, Notice, ReadOptions, Sink, Source};
+use lookalike::corpus::{ReadOptions, Source};
 use lookalike::dedup::{Dedup, DedupOutcome};
 use lookalike::output::{self, KeptRecords};
 use lookalike::report::RunSummary;
@@ -211,30 +211,11 @@ fn report_texts(
             wanted[m.index] = true;
         }
     }
-    struct Collect<'a> {
-        wanted: &'a [bool],
-        next: usize,
-        texts: HashMap<usize, String>,
-    }
-    impl Sink for Collect<'_> {
-        fn document(&mut self, doc: Document) -> lookalike::Result<()> {
-            if self.wanted.get(self.next).copied().unwrap_or(false) {
-                self.texts.insert(self.next, doc.text);
-            }
-            self.next += 1;
-            Ok(())
-        }
-        fn notice(&mut self, _: Notice) {}
-    }
-    let mut c = Collect {
-        wanted: &wanted,
-        next: 0,
-        texts: HashMap::new(),
-    };
-    for s in sources {
-        corpus::read_source(s, opts, &mut c)?;
-    }
-    Ok(c.texts)
+    let mut texts = HashMap::new();
+    input::reread(sources, opts, &wanted, |i, doc| {
+        texts.insert(i, doc.text);
+    })?;
+    Ok(texts)
 }
 
 /// Mark as removed the kept documents that `index` already holds; returns
@@ -247,65 +228,36 @@ fn against(
 ) -> Result<usize> {
     // Open first, so a missing or mismatched index fails before any work.
     lookalike::index::Index::open(index)?;
-    struct Collect<'a> {
-        kept: &'a [bool],
-        next: usize,
-        batch: Vec<(usize, String, String)>,
-        held: Vec<usize>,
-        index: &'a std::path::Path,
-        error: Option<anyhow::Error>,
-    }
-    impl Collect<'_> {
-        fn flush(&mut self) {
-            if self.batch.is_empty() || self.error.is_some() {
-                return;
-            }
-            let batch = std::mem::take(&mut self.batch);
-            let positions: Vec<usize> = batch.iter().map(|b| b.0).collect();
-            match crate::index::held_by(
-                self.index,
-                batch.into_iter().map(|(_, id, t)| (id, t)).collect(),
-            ) {
-                Ok(found) => {
-                    for (pos, (_, m)) in positions.into_iter().zip(found) {
-                        if m.is_some() {
-                            self.held.push(pos);
-                        }
-                    }
-                }
-                Err(e) => self.error = Some(e),
-            }
+    let mut held = Vec::new();
+    let mut failure = None;
+    let mut batch: Vec<(usize, String, String)> = Vec::new();
+    let mut flush = |batch: &mut Vec<(usize, String, String)>| {
+        if batch.is_empty() || failure.is_some() {
+            return;
         }
-    }
-    impl Sink for Collect<'_> {
-        fn document(&mut self, doc: Document) -> lookalike::Result<()> {
-            if self.kept.get(self.next).copied().unwrap_or(false) {
-                self.batch.push((self.next, doc.id, doc.text));
-                if self.batch.len() >= 2048 {
-                    self.flush();
-                }
-            }
-            self.next += 1;
-            Ok(())
+        let positions: Vec<usize> = batch.iter().map(|b| b.0).collect();
+        let docs = batch.drain(..).map(|(_, id, text)| (id, text)).collect();
+        match crate::index::held_by(index, docs) {
+            Ok(found) => held.extend(
+                positions
+                    .into_iter()
+                    .zip(found)
+                    .filter(|(_, (_, m))| m.is_some())
+                    .map(|(p, _)| p),
+            ),
+            Err(e) => failure = Some(e),
         }
-        fn notice(&mut self, _: Notice) {}
-    }
-    let mut c = Collect {
-        kept: &outcome.kept,
-        next: 0,
-        batch: Vec::new(),
-        held: Vec::new(),
-        index,
-        error: None,
     };
-    for s in sources {
-        corpus::read_source(s, opts, &mut c)?;
-    }
-    c.flush();
-    if let Some(e) = c.error {
+    input::reread(sources, opts, &outcome.kept, |i, doc| {
+        batch.push((i, doc.id, doc.text));
+        if batch.len() >= 2048 {
+            flush(&mut batch);
+        }
+    })?;
+    flush(&mut batch);
+    if let Some(e) = failure {
         return Err(e);
     }
-    let held = c.held;
     for &i in &held {
         outcome.kept[i] = false;
     }

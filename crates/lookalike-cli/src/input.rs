@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use lookalike::corpus::{
-    self, Compression, Document, Notice, ReadOptions, Sink, Source, SourceKind, Utf8Policy,
+    self, Compression, Document, Notice, ReadOptions, Sink, Source, SourceKind,
 };
 use lookalike::{Error, Place, Record};
 
@@ -29,11 +29,7 @@ impl Sink for One {
 /// The text of `path`, read whole whatever its name says.
 pub fn read_whole(path: &std::path::Path, utf8: Utf8Arg) -> Result<String> {
     let opts = ReadOptions {
-        invalid_utf8: match utf8 {
-            Utf8Arg::Replace => Utf8Policy::Replace,
-            Utf8Arg::Skip => Utf8Policy::Skip,
-            Utf8Arg::Fail => Utf8Policy::Fail,
-        },
+        invalid_utf8: utf8.into(),
         ..ReadOptions::default()
     };
     let mut source = Source::open(path)?;
@@ -157,6 +153,37 @@ pub fn read_all(
         origins: reader.origins,
         notices: reader.notices,
     })
+}
+
+/// Read the sources again, in the same order as [`read_all`], and hand each
+/// document whose input position is marked in `wanted` to `f`. Notices were
+/// reported on the first reading and are not repeated.
+pub fn reread(
+    sources: &[Source],
+    opts: &ReadOptions,
+    wanted: &[bool],
+    f: impl FnMut(usize, Document),
+) -> Result<()> {
+    struct Pick<'a, F> {
+        wanted: &'a [bool],
+        next: usize,
+        f: F,
+    }
+    impl<F: FnMut(usize, Document)> Sink for Pick<'_, F> {
+        fn document(&mut self, doc: Document) -> lookalike::Result<()> {
+            if self.wanted.get(self.next).copied().unwrap_or(false) {
+                (self.f)(self.next, doc);
+            }
+            self.next += 1;
+            Ok(())
+        }
+        fn notice(&mut self, _: Notice) {}
+    }
+    let mut pick = Pick { wanted, next: 0, f };
+    for s in sources {
+        corpus::read_source(s, opts, &mut pick)?;
+    }
+    Ok(())
 }
 
 /// One summary line per kind of notice.
