@@ -90,10 +90,41 @@ pub struct CheckArgs {
     /// Print nothing on stderr but errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// News mode: compare only with stored documents published at most this
+    /// long before each new one (by the time field; before now for a new
+    /// document without one), e.g. 7d, 36h, 2w. Stored documents without a
+    /// timestamp are always compared. Default: compare with everything.
+    #[arg(long, value_name = "SPAN", value_parser = parse_span)]
+    pub window: Option<i64>,
+    /// JSON field / Parquet column naming where a document came from (stored,
+    /// and reported with matches).
+    #[arg(long, default_value = "source", value_name = "F")]
+    pub source_field: String,
+    /// JSON field / Parquet column with the publication time: seconds since
+    /// 1970, an RFC 3339 date-time (2013-05-07T09:30:00Z) or a date (2013-05-07).
+    #[arg(long, default_value = "timestamp", value_name = "F")]
+    pub time_field: String,
     #[command(flatten)]
     pub expect: ExpectArgs,
     #[command(flatten)]
     pub read: ReadArgs,
+}
+
+/// A span such as `7d`, `36h`, `2w` or `90m`, in seconds (days are 24 hours).
+pub fn parse_span(s: &str) -> Result<i64, String> {
+    let span: jiff::Span = s
+        .parse()
+        .map_err(|e| format!("{s:?} is not a span such as 7d, 36h or 2w ({e})"))?;
+    let seconds = span
+        .total((
+            jiff::Unit::Second,
+            jiff::SpanRelativeTo::days_are_24_hours(),
+        ))
+        .map_err(|e| format!("{s:?}: {e}"))?;
+    if seconds < 0.0 {
+        return Err(format!("{s:?} is negative; give a span such as 7d"));
+    }
+    Ok(seconds as i64)
 }
 
 /// Settings a command expects the index to have; given ones must match.
@@ -145,6 +176,23 @@ pub enum IndexCommand {
     },
     /// Print the index's size and settings as JSON.
     Stats {
+        /// The index file.
+        path: PathBuf,
+    },
+    /// Remove documents published before a time (by their timestamp);
+    /// documents without one stay.
+    Prune {
+        /// The index file.
+        path: PathBuf,
+        /// Remove documents older than this span before now, e.g. 30d.
+        #[arg(long, value_name = "SPAN", value_parser = parse_span, required_unless_present = "before", conflicts_with = "before")]
+        older_than: Option<i64>,
+        /// Remove documents published before this time (RFC 3339 or a date).
+        #[arg(long, value_name = "TIME", value_parser = lookalike::corpus::parse_timestamp)]
+        before: Option<i64>,
+    },
+    /// Read the whole index and check that its tables agree; exit 1 if not.
+    Verify {
         /// The index file.
         path: PathBuf,
     },
@@ -358,6 +406,8 @@ impl ReadArgs {
             id_field: self.id_field.clone(),
             skip_invalid: self.skip_invalid,
             invalid_utf8: self.invalid_utf8.into(),
+            source_field: None,
+            time_field: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::io::{BufWriter, Write};
 
 use anyhow::Result;
 use lookalike::fingerprint::Fingerprinter;
-use lookalike::index::{Index, IndexSpec, NewDoc};
+use lookalike::index::{CheckOptions, Index, IndexSpec, NewDoc};
 
 use crate::args::{CheckArgs, ExpectArgs, IndexArgs, IndexCommand};
 use crate::input;
@@ -56,6 +56,51 @@ pub fn run(args: IndexArgs) -> Result<()> {
             );
             Ok(())
         }
+        IndexCommand::Prune {
+            path,
+            older_than,
+            before,
+        } => {
+            let now = jiff::Timestamp::now().as_second();
+            let cutoff = match (before, older_than) {
+                (Some(t), _) => t,
+                (None, Some(span)) => now.saturating_sub(span),
+                (None, None) => anyhow::bail!("give --older-than SPAN or --before TIME"),
+            };
+            let index = Index::open(&path)?;
+            let removed = index.prune(cutoff)?;
+            let cutoff_text = jiff::Timestamp::from_second(cutoff)
+                .map(|t| t.to_string())
+                .unwrap_or_else(|_| cutoff.to_string());
+            eprintln!(
+                "lookalike: removed {removed} documents published before {cutoff_text}; {} remain",
+                index.stats()?.documents
+            );
+            Ok(())
+        }
+        IndexCommand::Verify { path } => {
+            let index = Index::open(&path)?;
+            let problems = index.verify()?;
+            for p in problems.iter().take(50) {
+                eprintln!("lookalike: {}: {p}", path.display());
+            }
+            if !problems.is_empty() {
+                return Err(lookalike::Error::Index {
+                    path,
+                    message: format!(
+                        "{} inconsistencies; rebuild the index from its inputs",
+                        problems.len()
+                    ),
+                }
+                .into());
+            }
+            eprintln!(
+                "lookalike: {}: consistent ({} documents)",
+                path.display(),
+                index.stats()?.documents
+            );
+            Ok(())
+        }
         IndexCommand::Stats { path } => {
             let stats = Index::open(&path)?.stats()?;
             let mut out = std::io::stdout().lock();
@@ -75,8 +120,20 @@ fn check(args: &CheckArgs, store: bool) -> Result<()> {
         read,
         expect,
         quiet,
+        window,
+        source_field,
+        time_field,
     } = args;
     let quiet = *quiet;
+    let opts = CheckOptions {
+        store,
+        window: *window,
+    };
+    let read = lookalike::corpus::ReadOptions {
+        source_field: Some(source_field.clone()),
+        time_field: Some(time_field.clone()),
+        ..read.options()
+    };
     let index = Index::open(path)?;
     refuse_other_settings(&index, expect)?;
     let (sources, _spool) = input::open_sources(inputs)?;
@@ -86,7 +143,7 @@ fn check(args: &CheckArgs, store: bool) -> Result<()> {
     let mut failure = None;
     let mut flush =
         |pending: &mut Vec<NewDoc>, out: &mut BufWriter<std::io::StdoutLock>| -> Result<()> {
-            for c in index.check_batch(pending, store)? {
+            for c in index.check_batch(pending, &opts)? {
                 n += 1;
                 dups += !c.matches.is_empty() as usize;
                 stored += c.stored as usize;
@@ -96,12 +153,13 @@ fn check(args: &CheckArgs, store: bool) -> Result<()> {
             pending.clear();
             Ok(())
         };
-    input::read_all(&sources, &read.options(), quiet, |batch| {
-        for (id, text) in batch {
+    input::read_documents(&sources, &read, quiet, |batch| {
+        for d in batch {
             pending.push(NewDoc {
-                id,
-                text,
-                ..Default::default()
+                id: d.id,
+                text: d.text,
+                source: d.source,
+                timestamp: d.timestamp,
             });
             if pending.len() >= BATCH && failure.is_none() {
                 if let Err(e) = flush(&mut pending, &mut out) {
@@ -117,7 +175,7 @@ fn check(args: &CheckArgs, store: bool) -> Result<()> {
     out.flush()?;
     if !quiet {
         eprintln!(
-            "lookalike: {n} documents checked against {}: {dups} duplicate stored documents{}",
+            "lookalike: {n} documents checked against {}: {dups} duplicate a stored document{}",
             path.display(),
             if store {
                 format!("; {stored} stored")
@@ -144,7 +202,7 @@ pub fn held_by(
         })
         .collect();
     Ok(index
-        .check_batch(&new, false)?
+        .check_batch(&new, &CheckOptions::default())?
         .into_iter()
         .map(|c| (c.id, c.matches.into_iter().next().map(|m| m.id)))
         .collect())

@@ -115,7 +115,19 @@ pub fn read_all(
     sources: &[Source],
     opts: &ReadOptions,
     quiet: bool,
-    on_batch: impl FnMut(Vec<(String, String)>),
+    mut on_batch: impl FnMut(Vec<(String, String)>),
+) -> Result<ReadSummary> {
+    read_documents(sources, opts, quiet, |batch| {
+        on_batch(batch.into_iter().map(|d| (d.id, d.text)).collect())
+    })
+}
+
+/// [`read_all`], handing over whole [`Document`]s (with their metadata).
+pub fn read_documents(
+    sources: &[Source],
+    opts: &ReadOptions,
+    quiet: bool,
+    on_batch: impl FnMut(Vec<Document>),
 ) -> Result<ReadSummary> {
     let progress = if std::io::stderr().is_terminal() && !quiet {
         let bar = ProgressBar::new_spinner();
@@ -197,7 +209,7 @@ pub fn print_notice_counts(notices: &HashMap<&str, usize>) {
 
 struct Reader<'a, F> {
     on_batch: F,
-    batch: Vec<(String, String)>,
+    batch: Vec<Document>,
     batch_bytes: usize,
     bytes: u64,
     source: usize,
@@ -212,7 +224,7 @@ struct Reader<'a, F> {
     progress: Option<&'a ProgressBar>,
 }
 
-impl<F: FnMut(Vec<(String, String)>)> Reader<'_, F> {
+impl<F: FnMut(Vec<Document>)> Reader<'_, F> {
     fn flush(&mut self) {
         if !self.batch.is_empty() {
             (self.on_batch)(std::mem::take(&mut self.batch));
@@ -245,7 +257,7 @@ impl<F: FnMut(Vec<(String, String)>)> Reader<'_, F> {
     }
 }
 
-impl<F: FnMut(Vec<(String, String)>)> Sink for Reader<'_, F> {
+impl<F: FnMut(Vec<Document>)> Sink for Reader<'_, F> {
     fn document(&mut self, doc: Document) -> lookalike::Result<()> {
         let index = self.origins.len();
         self.origins.push((self.source as u32, doc.record));
@@ -259,7 +271,7 @@ impl<F: FnMut(Vec<(String, String)>)> Sink for Reader<'_, F> {
         self.ids.insert(doc.id.clone(), index);
         self.bytes += doc.text.len() as u64;
         self.batch_bytes += doc.text.len();
-        self.batch.push((doc.id, doc.text));
+        self.batch.push(doc);
         if self.batch_bytes >= BATCH_BYTES || self.batch.len() >= BATCH_DOCS {
             self.flush();
         }

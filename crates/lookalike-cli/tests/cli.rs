@@ -1165,3 +1165,106 @@ fn damaged_compressed_input_and_null_parquet_text_are_named() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("2 documents"), "{}", stderr(&o));
 }
+
+fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect()
+}
+
+#[test]
+fn index_news_mode_windows_prunes_and_verifies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ix = dir.path().join("news.redb");
+    let ix = ix.to_str().expect("utf8");
+    assert!(run(&["index", "create", ix]).status.success());
+    let story = std::fs::read_to_string(repo().join("examples/news/harbour-bridge/original.txt"))
+        .expect("example");
+    let stored = dir.path().join("stored.jsonl");
+    std::fs::write(
+        &stored,
+        [
+            serde_json::json!({"id": "march", "text": story, "source": "wire", "timestamp": "2026-03-01T08:00:00Z"}),
+            serde_json::json!({"id": "may", "text": story, "timestamp": "2026-05-01"}),
+            serde_json::json!({"id": "undated", "text": story}),
+        ]
+        .iter()
+        .map(|v| v.to_string() + "\n")
+        .collect::<String>(),
+    )
+    .expect("write");
+    let o = run(&["index", "add", ix, stored.to_str().expect("utf8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines = json_lines(&o);
+    assert_eq!(
+        lines[1]["matches"][0]["source"], "wire",
+        "metadata is stored"
+    );
+
+    let query = dir.path().join("q.jsonl");
+    std::fs::write(
+        &query,
+        serde_json::json!({"id": "new", "text": story, "timestamp": 1_778_000_000}).to_string(),
+    )
+    .expect("write");
+    let matched = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["index", "query", ix, query.to_str().expect("utf8")];
+        args.extend(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let mut ids: Vec<String> = json_lines(&o)[0]["matches"]
+            .as_array()
+            .expect("matches")
+            .iter()
+            .map(|m| m["id"].as_str().unwrap_or_default().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    // 1_778_000_000 is 2026-05-05: May is inside a week, March is not.
+    assert_eq!(matched(&[]), ["march", "may", "undated"]);
+    assert_eq!(matched(&["--window", "7d"]), ["may", "undated"]);
+    assert_eq!(matched(&["--window", "1w"]), ["may", "undated"]);
+    assert_eq!(matched(&["--window", "100d"]), ["march", "may", "undated"]);
+    let o = run(&[
+        "index",
+        "query",
+        ix,
+        "--window",
+        "soon",
+        query.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "a bad span is a usage error");
+    assert!(stderr(&o).contains("not a span"), "{}", stderr(&o));
+
+    let o = run(&["index", "prune", ix, "--before", "2026-04-01"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("removed 1 documents"), "{}", stderr(&o));
+    assert_eq!(matched(&[]), ["may", "undated"]);
+    let o = run(&["index", "verify", ix]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("consistent (2 documents)"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A timestamp that is not one names the file, the line and the field, and stores nothing.
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"id\": \"ok\", \"text\": \"fine words here\"}\n{\"id\": \"b\", \"text\": \"x\", \"timestamp\": \"last tuesday\"}\n",
+    )
+    .expect("write");
+    let o = run(&["index", "add", ix, bad.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("bad.jsonl:2: field \"timestamp\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["index", "stats", ix]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["documents"], 2, "nothing of the failed input was stored");
+}

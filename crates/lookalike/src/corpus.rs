@@ -52,6 +52,14 @@ pub struct ReadOptions {
     pub skip_invalid: bool,
     /// What to do with invalid UTF-8. Default: [`Utf8Policy::Replace`].
     pub invalid_utf8: Utf8Policy,
+    /// Field or column naming where a document came from, read into
+    /// [`Document::source`] when set. Default: none (not read).
+    pub source_field: Option<String>,
+    /// Field or column holding when a document was published, read into
+    /// [`Document::timestamp`] when set: seconds since the Unix epoch, or an
+    /// RFC 3339 date-time (`2013-05-07T09:30:00Z`), or a date (`2013-05-07`,
+    /// midnight UTC). Default: none (not read).
+    pub time_field: Option<String>,
 }
 
 impl Default for ReadOptions {
@@ -61,6 +69,8 @@ impl Default for ReadOptions {
             id_field: "id".into(),
             skip_invalid: false,
             invalid_utf8: Utf8Policy::Replace,
+            source_field: None,
+            time_field: None,
         }
     }
 }
@@ -161,6 +171,29 @@ pub struct Document {
     /// row for Parquet, 0 for directories and single files (their id names
     /// the file).
     pub record: u64,
+    /// Where it came from, when [`ReadOptions::source_field`] is set and the
+    /// record has it.
+    pub source: Option<String>,
+    /// When it was published (seconds since the Unix epoch), when
+    /// [`ReadOptions::time_field`] is set and the record has it.
+    pub timestamp: Option<i64>,
+}
+
+/// Parse a timestamp as [`ReadOptions::time_field`] takes it (from a string):
+/// an RFC 3339 date-time with an offset, or a plain date (midnight UTC).
+/// Returns seconds since the Unix epoch.
+pub fn parse_timestamp(s: &str) -> std::result::Result<i64, String> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t.as_second());
+    }
+    if let Ok(d) = s.parse::<jiff::civil::Date>() {
+        if let Ok(z) = d.to_zoned(jiff::tz::TimeZone::UTC) {
+            return Ok(z.timestamp().as_second());
+        }
+    }
+    Err(format!(
+        "{s:?} is not a timestamp: give seconds since 1970, an RFC 3339 date-time such as 2013-05-07T09:30:00Z, or a date such as 2013-05-07"
+    ))
 }
 
 /// Something worth telling the user that did not stop the run.
@@ -242,6 +275,8 @@ pub fn read_source(source: &Source, opts: &ReadOptions, sink: &mut dyn Sink) -> 
                     id: source.display.clone(),
                     text,
                     record: 0,
+                    source: None,
+                    timestamp: None,
                 })?;
             }
             Ok(())
@@ -328,6 +363,8 @@ fn read_directory(source: &Source, opts: &ReadOptions, sink: &mut dyn Sink) -> R
                 id: rel,
                 text,
                 record: 0,
+                source: None,
+                timestamp: None,
             })?;
         }
     }
@@ -367,11 +404,7 @@ pub fn read_json_lines(
             },
         };
         match parse_record(&text, number, opts) {
-            Ok((id, text)) => sink.document(Document {
-                id,
-                text,
-                record: number,
-            })?,
+            Ok(doc) => sink.document(doc)?,
             Err(reason) if opts.skip_invalid => sink.notice(Notice::Skipped(place, reason)),
             Err(reason) => {
                 return Err(Error::InvalidRecord {
@@ -383,8 +416,8 @@ pub fn read_json_lines(
     }
 }
 
-/// Parse one JSON Lines record into (id, text), or say what is wrong.
-fn parse_record(line: &str, number: u64, opts: &ReadOptions) -> Result<(String, String), String> {
+/// Parse one JSON Lines record, or say what is wrong.
+fn parse_record(line: &str, number: u64, opts: &ReadOptions) -> Result<Document, String> {
     let value: Value = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
     let Value::Object(mut map) = value else {
         return Err(format!("expected a JSON object, found {}", kind_of(&value)));
@@ -417,7 +450,39 @@ fn parse_record(line: &str, number: u64, opts: &ReadOptions) -> Result<(String, 
             ));
         }
     };
-    Ok((id, text))
+    let source = match opts.source_field.as_ref().map(|f| (f, map.remove(f))) {
+        None | Some((_, None | Some(Value::Null))) => None,
+        Some((_, Some(Value::String(s)))) => Some(s),
+        Some((f, Some(other))) => {
+            return Err(format!(
+                "field {f:?} is {}, expected a string",
+                kind_of(&other)
+            ));
+        }
+    };
+    let timestamp = match opts.time_field.as_ref().map(|f| (f, map.remove(f))) {
+        None | Some((_, None | Some(Value::Null))) => None,
+        Some((f, Some(Value::Number(n)))) => Some(
+            n.as_i64()
+                .ok_or_else(|| format!("field {f:?} is {n}, expected whole seconds since 1970"))?,
+        ),
+        Some((f, Some(Value::String(s)))) => {
+            Some(parse_timestamp(&s).map_err(|e| format!("field {f:?}: {e}"))?)
+        }
+        Some((f, Some(other))) => {
+            return Err(format!(
+                "field {f:?} is {}, expected a timestamp string or a number",
+                kind_of(&other)
+            ));
+        }
+    };
+    Ok(Document {
+        id,
+        text,
+        record: number,
+        source,
+        timestamp,
+    })
 }
 
 fn kind_of(v: &Value) -> &'static str {

@@ -10,6 +10,7 @@
 //! | `docs` | document number → [`StoredDoc`] (postcard) |
 //! | `ids` | id → document number |
 //! | `buckets` | band << 64 \| band key → document numbers (multimap) |
+//! | `times` | (timestamp, document number) → () — for `--window` and `prune` |
 //!
 //! The [`IndexSpec`] — fingerprint spec, threshold, bands × rows — is fixed
 //! when the index is created; opening it with other settings is an error,
@@ -31,13 +32,53 @@ use crate::lsh::LshParams;
 use crate::sketch::Signature;
 use crate::verify::jaccard;
 
-/// Layout version of the index file.
-pub const FORMAT_VERSION: u32 = 1;
+/// Layout version of the index file. Version 1 had no `times` table; it is
+/// upgraded in place when opened (see [`Index::open`]).
+pub const FORMAT_VERSION: u32 = 2;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const DOCS: TableDefinition<u64, &[u8]> = TableDefinition::new("docs");
 const IDS: TableDefinition<&str, u64> = TableDefinition::new("ids");
 const BUCKETS: MultimapTableDefinition<u128, u64> = MultimapTableDefinition::new("buckets");
+const TIMES: TableDefinition<(i64, u64), ()> = TableDefinition::new("times");
+
+const NO_WORDS: &str = "no words: not stored";
+
+/// How [`Index::check_batch`] treats a batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Store each document after checking it (`index add`); otherwise only
+    /// look up (`index query`). Default: false.
+    pub store: bool,
+    /// News mode: compare only with stored documents whose timestamp is at
+    /// most this many seconds before the new document's (or before now, when
+    /// the new one has none). Stored documents without a timestamp are always
+    /// compared. Default: none (compare with everything).
+    pub window: Option<i64>,
+}
+
+/// Seconds since the Unix epoch, now.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn read_u64(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+    p: &Path,
+) -> Result<u64> {
+    let v = meta
+        .get(key)
+        .map_err(|e| err(p, e))?
+        .map(|v| v.value().to_vec())
+        .unwrap_or_default();
+    Ok(u64::from_le_bytes(
+        v.as_slice().try_into().unwrap_or([0; 8]),
+    ))
+}
 
 /// Everything fixed when an index is created.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,6 +151,12 @@ pub struct Match {
     pub similarity: f64,
     /// Exact (same normalised text) or near.
     pub relation: Relation,
+    /// Where the stored document came from, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The stored document's timestamp (seconds since the Unix epoch), if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
 }
 
 /// The answer for one new document.
@@ -131,6 +178,12 @@ pub struct Checked {
 pub struct IndexStats {
     /// Documents stored.
     pub documents: u64,
+    /// How many of them carry a timestamp.
+    pub dated: u64,
+    /// The oldest timestamp stored (seconds since the Unix epoch).
+    pub oldest: Option<i64>,
+    /// The newest timestamp stored.
+    pub newest: Option<i64>,
     /// The spec.
     pub spec: IndexSpec,
     /// Format version of the file.
@@ -194,6 +247,7 @@ impl Index {
             tx.open_table(DOCS).map_err(|e| err(path, e))?;
             tx.open_table(IDS).map_err(|e| err(path, e))?;
             tx.open_multimap_table(BUCKETS).map_err(|e| err(path, e))?;
+            tx.open_table(TIMES).map_err(|e| err(path, e))?;
         }
         tx.commit().map_err(|e| err(path, e))?;
         Ok(Index {
@@ -235,7 +289,9 @@ impl Index {
             );
             (format, get("spec")?)
         };
-        if format != FORMAT_VERSION {
+        if format == 1 {
+            upgrade_from_v1(&db, path)?;
+        } else if format != FORMAT_VERSION {
             return Err(err(
                 path,
                 format!(
@@ -263,7 +319,7 @@ impl Index {
     }
 
     /// Refuse settings other than the index's own.
-    pub fn check(&self, requested: &IndexSpec) -> Result<()> {
+    pub fn check_spec(&self, requested: &IndexSpec) -> Result<()> {
         if requested.fingerprint != self.spec.fingerprint
             || requested.threshold != self.spec.threshold
         {
@@ -278,125 +334,169 @@ impl Index {
         Ok(())
     }
 
-    /// Check documents against the index; with `store`, add each afterwards
-    /// (so a batch is also checked against its own earlier documents). One
-    /// transaction: all of the batch is stored, or none of it.
-    pub fn check_batch(&self, docs: &[NewDoc], store: bool) -> Result<Vec<Checked>> {
+    /// Check documents against the index. With [`CheckOptions::store`], each
+    /// is added after it is checked (so a batch is also checked against its
+    /// own earlier documents) in one transaction: all of the batch is stored,
+    /// or none of it, and once this returns `Ok` the batch is durable. A query
+    /// (no `store`) runs in a read transaction and never waits for a writer.
+    pub fn check_batch(&self, docs: &[NewDoc], opts: &CheckOptions) -> Result<Vec<Checked>> {
         use rayon::prelude::*;
         let prints: Vec<Fingerprint> = docs
             .par_iter()
             .map(|d| self.fingerprinter.fingerprint(&d.text))
             .collect();
+        let now = unix_now();
         let p = &self.path;
+        if !opts.store {
+            let tx = self.db.begin_read().map_err(|e| err(p, e))?;
+            let docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
+            let buckets = tx.open_multimap_table(BUCKETS).map_err(|e| err(p, e))?;
+            return docs
+                .iter()
+                .zip(&prints)
+                .map(|(d, f)| {
+                    let matches = match &f.signature {
+                        Some(sig) => self.matches(&docs_t, &buckets, d, f, sig, opts, now)?,
+                        None => Vec::new(),
+                    };
+                    Ok(Checked {
+                        id: d.id.clone(),
+                        matches,
+                        stored: false,
+                        note: f.signature.is_none().then(|| NO_WORDS.into()),
+                    })
+                })
+                .collect();
+        }
         let tx = self.db.begin_write().map_err(|e| err(p, e))?;
         let mut out = Vec::with_capacity(docs.len());
         {
             let mut meta = tx.open_table(META).map_err(|e| err(p, e))?;
             let mut docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
             let mut ids_t = tx.open_table(IDS).map_err(|e| err(p, e))?;
+            let mut times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
             let mut buckets = tx.open_multimap_table(BUCKETS).map_err(|e| err(p, e))?;
-            let mut next = {
-                let v = meta
-                    .get("next")
-                    .map_err(|e| err(p, e))?
-                    .map(|v| v.value().to_vec())
-                    .unwrap_or_default();
-                u64::from_le_bytes(v.as_slice().try_into().unwrap_or([0; 8]))
-            };
+            let mut next = read_u64(&meta, "next", p)?;
             for (d, f) in docs.iter().zip(&prints) {
                 let Some(sig) = &f.signature else {
                     out.push(Checked {
                         id: d.id.clone(),
                         matches: Vec::new(),
                         stored: false,
-                        note: Some("no words: not stored".into()),
+                        note: Some(NO_WORDS.into()),
                     });
                     continue;
                 };
-                // Candidates from every band, each verified on exact Jaccard.
-                let mut cands: Vec<u64> = Vec::new();
-                for band in 0..self.spec.lsh.bands {
-                    let key = band_key(band, self.spec.lsh.band_key(sig, band));
-                    for v in buckets.get(key).map_err(|e| err(p, e))? {
-                        cands.push(v.map_err(|e| err(p, e))?.value());
-                    }
-                }
-                cands.sort_unstable();
-                cands.dedup();
-                let mut matches = Vec::new();
-                for c in cands {
-                    let Some(raw) = docs_t.get(c).map_err(|e| err(p, e))? else {
-                        continue;
-                    };
-                    let stored: StoredDoc = postcard::from_bytes(raw.value())
-                        .map_err(|e| err(p, format!("corrupt document {c}: {e}")))?;
-                    let exact = stored.exact == f.exact.to_le_bytes();
-                    let sim = if exact {
-                        1.0
-                    } else {
-                        jaccard(&stored.shingles, &f.shingles.hashes)
-                    };
-                    if exact || sim >= self.spec.threshold {
-                        matches.push(Match {
-                            id: stored.id,
-                            similarity: sim,
-                            relation: if exact {
-                                Relation::Exact
-                            } else {
-                                Relation::Near
-                            },
-                        });
-                    }
-                }
-                matches.sort_by(|a, b| {
-                    b.similarity
-                        .total_cmp(&a.similarity)
-                        .then_with(|| a.id.cmp(&b.id))
-                });
                 let mut checked = Checked {
                     id: d.id.clone(),
-                    matches,
+                    matches: self.matches(&docs_t, &buckets, d, f, sig, opts, now)?,
                     stored: false,
                     note: None,
                 };
-                if store {
-                    if ids_t.get(d.id.as_str()).map_err(|e| err(p, e))?.is_some() {
-                        checked.note = Some("a document with this id is already stored: not stored again (remove it first to replace it)".into());
-                    } else {
-                        let rec = StoredDoc {
-                            id: d.id.clone(),
-                            exact: f.exact.to_le_bytes(),
-                            signature: sig.0.to_vec(),
-                            shingles: f.shingles.hashes.clone(),
-                            source: d.source.clone(),
-                            timestamp: d.timestamp,
-                            text: self.spec.store_text.then(|| d.text.clone()),
-                        };
-                        let bytes = postcard::to_allocvec(&rec).map_err(|e| err(p, e))?;
-                        docs_t
-                            .insert(next, bytes.as_slice())
-                            .map_err(|e| err(p, e))?;
-                        ids_t.insert(d.id.as_str(), next).map_err(|e| err(p, e))?;
-                        for band in 0..self.spec.lsh.bands {
-                            buckets
-                                .insert(band_key(band, self.spec.lsh.band_key(sig, band)), next)
-                                .map_err(|e| err(p, e))?;
-                        }
-                        next += 1;
-                        checked.stored = true;
+                if ids_t.get(d.id.as_str()).map_err(|e| err(p, e))?.is_some() {
+                    checked.note = Some("a document with this id is already stored: not stored again (remove it first to replace it)".into());
+                } else {
+                    let rec = StoredDoc {
+                        id: d.id.clone(),
+                        exact: f.exact.to_le_bytes(),
+                        signature: sig.0.to_vec(),
+                        shingles: f.shingles.hashes.clone(),
+                        source: d.source.clone(),
+                        timestamp: d.timestamp,
+                        text: self.spec.store_text.then(|| d.text.clone()),
+                    };
+                    let bytes = postcard::to_allocvec(&rec).map_err(|e| err(p, e))?;
+                    docs_t
+                        .insert(next, bytes.as_slice())
+                        .map_err(|e| err(p, e))?;
+                    ids_t.insert(d.id.as_str(), next).map_err(|e| err(p, e))?;
+                    if let Some(t) = d.timestamp {
+                        times.insert((t, next), ()).map_err(|e| err(p, e))?;
                     }
+                    for band in 0..self.spec.lsh.bands {
+                        buckets
+                            .insert(band_key(band, self.spec.lsh.band_key(sig, band)), next)
+                            .map_err(|e| err(p, e))?;
+                    }
+                    next += 1;
+                    checked.stored = true;
                 }
                 out.push(checked);
             }
             meta.insert("next", next.to_le_bytes().as_slice())
                 .map_err(|e| err(p, e))?;
         }
-        if store {
-            tx.commit().map_err(|e| err(p, e))?;
-        } else {
-            tx.abort().map_err(|e| err(p, e))?;
-        }
+        tx.commit().map_err(|e| err(p, e))?;
         Ok(out)
+    }
+
+    /// Stored documents that `f` duplicates, most similar first: candidates
+    /// from every band, each verified on exact Jaccard of the shingle sets.
+    #[allow(clippy::too_many_arguments)]
+    fn matches(
+        &self,
+        docs_t: &impl ReadableTable<u64, &'static [u8]>,
+        buckets: &impl ReadableMultimapTable<u128, u64>,
+        d: &NewDoc,
+        f: &Fingerprint,
+        sig: &Signature,
+        opts: &CheckOptions,
+        now: i64,
+    ) -> Result<Vec<Match>> {
+        let p = &self.path;
+        let mut cands: Vec<u64> = Vec::new();
+        for band in 0..self.spec.lsh.bands {
+            let key = band_key(band, self.spec.lsh.band_key(sig, band));
+            for v in buckets.get(key).map_err(|e| err(p, e))? {
+                cands.push(v.map_err(|e| err(p, e))?.value());
+            }
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        // News mode: only stored documents no older than the window before
+        // the new one (or now). A stored document without a timestamp has no
+        // known age and is always compared.
+        let oldest = opts
+            .window
+            .map(|w| d.timestamp.unwrap_or(now).saturating_sub(w));
+        let mut matches = Vec::new();
+        for c in cands {
+            let Some(raw) = docs_t.get(c).map_err(|e| err(p, e))? else {
+                continue;
+            };
+            let stored: StoredDoc = postcard::from_bytes(raw.value())
+                .map_err(|e| err(p, format!("corrupt document {c}: {e}")))?;
+            if let (Some(oldest), Some(t)) = (oldest, stored.timestamp) {
+                if t < oldest {
+                    continue;
+                }
+            }
+            let exact = stored.exact == f.exact.to_le_bytes();
+            let sim = if exact {
+                1.0
+            } else {
+                jaccard(&stored.shingles, &f.shingles.hashes)
+            };
+            if exact || sim >= self.spec.threshold {
+                matches.push(Match {
+                    id: stored.id,
+                    similarity: sim,
+                    relation: if exact {
+                        Relation::Exact
+                    } else {
+                        Relation::Near
+                    },
+                    source: stored.source,
+                    timestamp: stored.timestamp,
+                });
+            }
+        }
+        matches.sort_by(|a, b| {
+            b.similarity
+                .total_cmp(&a.similarity)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(matches)
     }
 
     /// A stored document by id.
@@ -422,33 +522,144 @@ impl Index {
         let tx = self.db.begin_write().map_err(|e| err(p, e))?;
         let mut out = Vec::new();
         {
-            let mut docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
             let mut ids_t = tx.open_table(IDS).map_err(|e| err(p, e))?;
-            let mut buckets = tx.open_multimap_table(BUCKETS).map_err(|e| err(p, e))?;
+            let mut numbers = Vec::new();
             for id in ids {
-                let Some(n) = ids_t
-                    .remove(id.as_str())
-                    .map_err(|e| err(p, e))?
-                    .map(|v| v.value())
-                else {
-                    out.push(false);
-                    continue;
-                };
-                if let Some(raw) = docs_t.remove(n).map_err(|e| err(p, e))? {
-                    let stored: StoredDoc =
-                        postcard::from_bytes(raw.value()).map_err(|e| err(p, e))?;
-                    let sig = Signature(stored.signature.into_boxed_slice());
-                    for band in 0..self.spec.lsh.bands {
-                        buckets
-                            .remove(band_key(band, self.spec.lsh.band_key(&sig, band)), n)
-                            .map_err(|e| err(p, e))?;
-                    }
-                }
-                out.push(true);
+                let n = ids_t.remove(id.as_str()).map_err(|e| err(p, e))?;
+                out.push(n.is_some());
+                numbers.extend(n.map(|v| v.value()));
             }
+            drop(ids_t);
+            self.unstore(&tx, &numbers, false)?;
         }
         tx.commit().map_err(|e| err(p, e))?;
         Ok(out)
+    }
+
+    /// Remove every document whose timestamp is before `cutoff` (seconds
+    /// since the Unix epoch); documents without a timestamp stay. Returns how
+    /// many were removed.
+    pub fn prune(&self, cutoff: i64) -> Result<u64> {
+        let p = &self.path;
+        let tx = self.db.begin_write().map_err(|e| err(p, e))?;
+        let numbers: Vec<u64> = {
+            let times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
+            times
+                .range(..(cutoff, 0))
+                .map_err(|e| err(p, e))?
+                .map(|r| r.map(|(k, _)| k.value().1).map_err(|e| err(p, e)))
+                .collect::<Result<_>>()?
+        };
+        self.unstore(&tx, &numbers, true)?;
+        tx.commit().map_err(|e| err(p, e))?;
+        Ok(numbers.len() as u64)
+    }
+
+    /// Delete documents by number from `docs`, `times` and `buckets` (and
+    /// from `ids` when `with_ids`; `remove` has already done that).
+    fn unstore(&self, tx: &redb::WriteTransaction, numbers: &[u64], with_ids: bool) -> Result<()> {
+        let p = &self.path;
+        let mut docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
+        let mut ids_t = tx.open_table(IDS).map_err(|e| err(p, e))?;
+        let mut buckets = tx.open_multimap_table(BUCKETS).map_err(|e| err(p, e))?;
+        let mut times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
+        for &n in numbers {
+            let Some(raw) = docs_t.remove(n).map_err(|e| err(p, e))? else {
+                continue;
+            };
+            let stored: StoredDoc = postcard::from_bytes(raw.value())
+                .map_err(|e| err(p, format!("corrupt document {n}: {e}")))?;
+            drop(raw);
+            if with_ids {
+                ids_t.remove(stored.id.as_str()).map_err(|e| err(p, e))?;
+            }
+            if let Some(t) = stored.timestamp {
+                times.remove((t, n)).map_err(|e| err(p, e))?;
+            }
+            let sig = Signature(stored.signature.into_boxed_slice());
+            for band in 0..self.spec.lsh.bands {
+                buckets
+                    .remove(band_key(band, self.spec.lsh.band_key(&sig, band)), n)
+                    .map_err(|e| err(p, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Read every table and report each inconsistency between them (an
+    /// empty list means the index is whole): every id names a stored
+    /// document that carries that id, every document is in its buckets and
+    /// (when dated) in `times`, and no bucket or time entry points nowhere.
+    pub fn verify(&self) -> Result<Vec<String>> {
+        let p = &self.path;
+        let tx = self.db.begin_read().map_err(|e| err(p, e))?;
+        let meta = tx.open_table(META).map_err(|e| err(p, e))?;
+        let docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
+        let ids_t = tx.open_table(IDS).map_err(|e| err(p, e))?;
+        let times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
+        let buckets = tx.open_multimap_table(BUCKETS).map_err(|e| err(p, e))?;
+        let next = read_u64(&meta, "next", p)?;
+        let mut problems = Vec::new();
+        let mut expected_bucket_entries = 0u64;
+        let mut dated = 0u64;
+        for r in docs_t.iter().map_err(|e| err(p, e))? {
+            let (k, v) = r.map_err(|e| err(p, e))?;
+            let n = k.value();
+            if n >= next {
+                problems.push(format!("document {n} is not below the next number {next}"));
+            }
+            let stored: StoredDoc = match postcard::from_bytes(v.value()) {
+                Ok(s) => s,
+                Err(e) => {
+                    problems.push(format!("document {n} does not decode: {e}"));
+                    continue;
+                }
+            };
+            match ids_t.get(stored.id.as_str()).map_err(|e| err(p, e))? {
+                Some(m) if m.value() == n => {}
+                other => problems.push(format!(
+                    "document {n} ({:?}) is not under its id (the id points to {:?})",
+                    stored.id,
+                    other.map(|m| m.value())
+                )),
+            }
+            if let Some(t) = stored.timestamp {
+                dated += 1;
+                if times.get((t, n)).map_err(|e| err(p, e))?.is_none() {
+                    problems.push(format!("document {n} is missing from the time table"));
+                }
+            }
+            let sig = Signature(stored.signature.into_boxed_slice());
+            for band in 0..self.spec.lsh.bands {
+                let key = band_key(band, self.spec.lsh.band_key(&sig, band));
+                let mut found = false;
+                for m in buckets.get(key).map_err(|e| err(p, e))? {
+                    found |= m.map_err(|e| err(p, e))?.value() == n;
+                }
+                if !found {
+                    problems.push(format!("document {n} is missing from band {band}"));
+                }
+            }
+            expected_bucket_entries += self.spec.lsh.bands as u64;
+        }
+        let n_docs = docs_t.len().map_err(|e| err(p, e))?;
+        let n_ids = ids_t.len().map_err(|e| err(p, e))?;
+        if n_ids != n_docs {
+            problems.push(format!("{n_ids} ids but {n_docs} documents"));
+        }
+        let n_times = times.len().map_err(|e| err(p, e))?;
+        if n_times != dated {
+            problems.push(format!(
+                "{n_times} time entries but {dated} dated documents"
+            ));
+        }
+        let n_entries = buckets.len().map_err(|e| err(p, e))?;
+        if n_entries != expected_bucket_entries {
+            problems.push(format!(
+                "{n_entries} bucket entries but {expected_bucket_entries} expected"
+            ));
+        }
+        Ok(problems)
     }
 
     /// Counts and settings.
@@ -460,8 +671,14 @@ impl Index {
             .map_err(|e| err(p, e))?
             .len()
             .map_err(|e| err(p, e))?;
+        let times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
+        let first = times.first().map_err(|e| err(p, e))?;
+        let last = times.last().map_err(|e| err(p, e))?;
         Ok(IndexStats {
             documents: docs,
+            dated: times.len().map_err(|e| err(p, e))?,
+            oldest: first.map(|(k, _)| k.value().0),
+            newest: last.map(|(k, _)| k.value().0),
             spec: self.spec.clone(),
             format: FORMAT_VERSION,
             file_bytes: std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
@@ -469,9 +686,40 @@ impl Index {
     }
 }
 
+/// Format 1 had no `times` table: build it from the stored documents and
+/// mark the file as format 2, in one transaction.
+fn upgrade_from_v1(db: &Database, path: &Path) -> Result<()> {
+    let tx = db.begin_write().map_err(|e| err(path, e))?;
+    {
+        let docs = tx.open_table(DOCS).map_err(|e| err(path, e))?;
+        let mut times = tx.open_table(TIMES).map_err(|e| err(path, e))?;
+        for r in docs.iter().map_err(|e| err(path, e))? {
+            let (k, v) = r.map_err(|e| err(path, e))?;
+            let stored: StoredDoc = postcard::from_bytes(v.value())
+                .map_err(|e| err(path, format!("corrupt document {}: {e}", k.value())))?;
+            if let Some(t) = stored.timestamp {
+                times.insert((t, k.value()), ()).map_err(|e| err(path, e))?;
+            }
+        }
+        let mut meta = tx.open_table(META).map_err(|e| err(path, e))?;
+        meta.insert("format", FORMAT_VERSION.to_le_bytes().as_slice())
+            .map_err(|e| err(path, e))?;
+    }
+    tx.commit().map_err(|e| err(path, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ADD: CheckOptions = CheckOptions {
+        store: true,
+        window: None,
+    };
+    const QUERY: CheckOptions = CheckOptions {
+        store: false,
+        window: None,
+    };
 
     fn doc(id: &str, text: &str) -> NewDoc {
         NewDoc {
@@ -492,10 +740,10 @@ mod tests {
         {
             let index = Index::create(&path, spec.clone()).expect("create");
             let r = index
-                .check_batch(&[doc("a", a), doc("c", c)], true)
+                .check_batch(&[doc("a", a), doc("c", c)], &ADD)
                 .expect("add");
             assert!(r.iter().all(|x| x.stored && x.matches.is_empty()));
-            let r = index.check_batch(&[doc("b", b)], false).expect("query");
+            let r = index.check_batch(&[doc("b", b)], &QUERY).expect("query");
             assert_eq!(
                 r[0].matches
                     .iter()
@@ -507,7 +755,7 @@ mod tests {
             // A query stores nothing.
             assert_eq!(index.stats().expect("stats").documents, 2);
             // Adding an id twice stores it once.
-            let r = index.check_batch(&[doc("a", a)], true).expect("add");
+            let r = index.check_batch(&[doc("a", a)], &ADD).expect("add");
             assert!(!r[0].stored && r[0].matches[0].relation == Relation::Exact);
         }
         let index = Index::open(&path).expect("reopen");
@@ -520,14 +768,15 @@ mod tests {
             index.remove(&["a".into(), "zzz".into()]).expect("remove"),
             [true, false]
         );
-        let r = index.check_batch(&[doc("b", b)], false).expect("query");
+        let r = index.check_batch(&[doc("b", b)], &QUERY).expect("query");
         assert!(
             r[0].matches.is_empty(),
             "removed documents leave no bucket behind"
         );
         // Other settings are refused.
         let other = IndexSpec::new(&Fingerprinter::default(), 0.8, true).expect("spec");
-        assert!(index.check(&other).is_err());
+        assert!(index.check_spec(&other).is_err());
+        assert!(index.verify().expect("verify").is_empty());
         assert!(
             Index::create(&path, spec).is_err(),
             "create never overwrites"
@@ -545,5 +794,75 @@ mod tests {
             .unwrap_or_default();
         assert!(e.contains("not a lookalike index"), "{e}");
         assert!(Index::open(&dir.path().join("missing")).is_err());
+    }
+
+    fn dated(id: &str, text: &str, t: i64) -> NewDoc {
+        NewDoc {
+            timestamp: Some(t),
+            source: Some("wire".into()),
+            ..doc(id, text)
+        }
+    }
+
+    #[test]
+    fn window_and_prune_follow_timestamps() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("i.redb");
+        let spec = IndexSpec::new(&Fingerprinter::default(), 0.4, false).expect("spec");
+        let index = Index::create(&path, spec).expect("create");
+        let story = "the harbour bridge will close for six weeks from monday while engineers replace the cables";
+        let day = 86_400;
+        index
+            .check_batch(
+                &[
+                    dated("old", story, 0),
+                    dated("recent", story, 9 * day),
+                    doc("undated", story),
+                ],
+                &ADD,
+            )
+            .expect("add");
+        let ids = |window: Option<i64>| -> Vec<String> {
+            let opts = CheckOptions {
+                store: false,
+                window,
+            };
+            index
+                .check_batch(&[dated("new", story, 10 * day)], &opts)
+                .expect("query")[0]
+                .matches
+                .iter()
+                .map(|m| m.id.clone())
+                .collect()
+        };
+        assert_eq!(ids(None), ["old", "recent", "undated"]);
+        assert_eq!(
+            ids(Some(7 * day)),
+            ["recent", "undated"],
+            "old is outside 7 days"
+        );
+        assert_eq!(
+            ids(Some(10 * day)),
+            ["old", "recent", "undated"],
+            "the edge is inside"
+        );
+        let stats = index.stats().expect("stats");
+        assert_eq!(
+            (stats.dated, stats.oldest, stats.newest),
+            (2, Some(0), Some(9 * day))
+        );
+        assert_eq!(index.prune(9 * day).expect("prune"), 1);
+        assert!(index.get("old").expect("get").is_none());
+        assert!(
+            index.get("undated").expect("get").is_some(),
+            "undated stays"
+        );
+        assert_eq!(ids(None), ["recent", "undated"]);
+        assert!(index.verify().expect("verify").is_empty());
+        let m = &index
+            .check_batch(&[doc("q", story)], &QUERY)
+            .expect("query")[0]
+            .matches;
+        assert_eq!(m[0].source.as_deref(), Some("wire"), "metadata comes back");
     }
 }

@@ -222,6 +222,47 @@ pub(crate) mod parquet_io {
         }
     }
 
+    /// Seconds since the Unix epoch from an integer, timestamp or string column.
+    fn time_at(col: &ArrayRef, i: usize) -> std::result::Result<Option<i64>, String> {
+        use arrow_schema::TimeUnit;
+        if col.is_null(i) {
+            return Ok(None);
+        }
+        Ok(Some(match col.data_type() {
+            DataType::Int64 => col.as_primitive::<types::Int64Type>().value(i),
+            DataType::Int32 => col.as_primitive::<types::Int32Type>().value(i) as i64,
+            DataType::Timestamp(unit, _) => {
+                let per_second = match unit {
+                    TimeUnit::Second => 1,
+                    TimeUnit::Millisecond => 1_000,
+                    TimeUnit::Microsecond => 1_000_000,
+                    TimeUnit::Nanosecond => 1_000_000_000,
+                };
+                let v = match unit {
+                    TimeUnit::Second => col.as_primitive::<types::TimestampSecondType>().value(i),
+                    TimeUnit::Millisecond => col
+                        .as_primitive::<types::TimestampMillisecondType>()
+                        .value(i),
+                    TimeUnit::Microsecond => col
+                        .as_primitive::<types::TimestampMicrosecondType>()
+                        .value(i),
+                    TimeUnit::Nanosecond => col
+                        .as_primitive::<types::TimestampNanosecondType>()
+                        .value(i),
+                };
+                v.div_euclid(per_second)
+            }
+            dt if is_text(dt) => {
+                crate::corpus::parse_timestamp(&string_at(col, i).unwrap_or_default())?
+            }
+            other => {
+                return Err(format!(
+                    "time column is {other}; expected integers (seconds), timestamps or strings"
+                ));
+            }
+        }))
+    }
+
     fn is_text(dt: &DataType) -> bool {
         matches!(
             dt,
@@ -250,19 +291,36 @@ pub(crate) mod parquet_io {
             )));
         }
         let id_idx = schema.index_of(&opts.id_field).ok();
-        let mut roots = vec![text_idx];
-        roots.extend(id_idx);
+        let named = |f: &Option<String>| -> Result<Option<usize>> {
+            match f {
+                None => Ok(None),
+                Some(name) => schema.index_of(name).map(Some).map_err(|_| {
+                    Error::Config(format!(
+                        "{}: no column {name:?} for the document metadata; name an existing column or leave the flag out",
+                        source.display
+                    ))
+                }),
+            }
+        };
+        let source_idx = named(&opts.source_field)?;
+        let time_idx = named(&opts.time_field)?;
+        let mut roots: Vec<usize> = [Some(text_idx), id_idx, source_idx, time_idx]
+            .into_iter()
+            .flatten()
+            .collect();
+        roots.sort_unstable();
+        roots.dedup();
         let mask = ProjectionMask::roots(b.parquet_schema(), roots.clone());
         let reader = b
             .with_projection(mask)
             .build()
             .map_err(|e| err(source, e))?;
         // After projection, columns come in schema order.
-        let (text_col, id_col) = match id_idx {
-            Some(i) if i < text_idx => (1, Some(0)),
-            Some(_) => (0, Some(1)),
-            None => (0, None),
-        };
+        let at = |i: usize| roots.iter().position(|r| *r == i).unwrap_or(0);
+        let text_col = at(text_idx);
+        let id_col = id_idx.map(at);
+        let source_col = source_idx.map(at);
+        let time_col = time_idx.map(at);
         let mut row = 0u64;
         for batch in reader {
             let batch = batch.map_err(|e| err(source, e))?;
@@ -277,10 +335,21 @@ pub(crate) mod parquet_io {
                         let id = id_col
                             .and_then(|c| id_at(batch.column(c), i))
                             .unwrap_or_else(|| row.to_string());
+                        let timestamp = match time_col {
+                            Some(c) => time_at(batch.column(c), i).map_err(|reason| {
+                                Error::InvalidRecord {
+                                    place: place.clone(),
+                                    reason,
+                                }
+                            })?,
+                            None => None,
+                        };
                         sink.document(Document {
                             id,
                             text,
                             record: row,
+                            source: source_col.and_then(|c| string_at(batch.column(c), i)),
+                            timestamp,
                         })?;
                     }
                     None if opts.skip_invalid => sink.notice(Notice::Skipped(

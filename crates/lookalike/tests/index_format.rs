@@ -5,10 +5,12 @@
 //! `lookalike index create index-v1.redb --store-text` and
 //! `lookalike index add index-v1.redb harbour-bridge` (in `examples/news`).
 //! Never regenerate it: add a new fixture for a new format version.
+//! Opening it upgrades it in place (format 2 added the `times` table), so the
+//! test works on a copy.
 
 use std::path::Path;
 
-use lookalike::index::{Index, NewDoc};
+use lookalike::index::{CheckOptions, Index, NewDoc};
 
 #[test]
 fn format_v1_fixture_opens_and_matches() {
@@ -18,6 +20,11 @@ fn format_v1_fixture_opens_and_matches() {
     std::fs::copy(here.join("tests/fixtures/index-v1.redb"), &copy).expect("copy fixture");
     let index = Index::open(&copy).expect("a format-1 index opens");
     let stats = index.stats().expect("stats");
+    // verify() reads the `times` table, which format 1 lacked: the upgrade made it.
+    assert!(
+        index.verify().expect("verify").is_empty(),
+        "whole after the upgrade"
+    );
     assert_eq!(stats.documents, 5);
     assert_eq!(stats.spec.fingerprint.normalization, "norm-v1");
     let stored = index.get("original.txt").expect("get").expect("stored");
@@ -37,7 +44,7 @@ fn format_v1_fixture_opens_and_matches() {
                 text: update,
                 ..Default::default()
             }],
-            false,
+            &CheckOptions::default(),
         )
         .expect("query");
     let m = r[0]
