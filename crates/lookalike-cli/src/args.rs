@@ -62,6 +62,56 @@ pub enum Command {
     /// check new ones against everything seen before.
     #[command(after_help = INDEX_HELP)]
     Index(IndexArgs),
+    /// Serve an index over HTTP/JSON: add, query, get, remove, align, stats.
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
+}
+
+const SERVE_HELP: &str = "\
+Endpoints (JSON in and out; the full description is GET /openapi.json):
+  POST   /v1/documents       {\"documents\": [{\"id\", \"text\", \"source\"?, \"timestamp\"?}],
+                              \"window\"?: \"7d\"}  check each, then store the batch
+  POST   /v1/query           the same body; stores nothing
+  GET    /v1/documents/{id}  a stored document (its text when the index stores texts)
+  DELETE /v1/documents/{id}  remove one
+  POST   /v1/align           {\"a\": {\"text\" | \"id\"}, \"b\": {...}}  the passages they share
+  GET    /v1/stats           size and settings
+  GET    /healthz            liveness (no token needed)
+
+A batch is durable when its response arrives. Errors are JSON:
+  {\"error\": {\"code\": \"invalid_request\", \"message\": ..., \"field\": \"documents[2].text\"}}
+SIGTERM or Ctrl-C finishes the requests in flight and closes the index cleanly.
+
+Example:
+  $ lookalike index create news.redb --store-text
+  $ lookalike serve --index news.redb --addr 127.0.0.1:7878 &
+  $ curl -s localhost:7878/v1/documents -d '{\"documents\": [{\"id\": \"a\", \"text\": \"...\"}]}'";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The index file (made by `lookalike index create`).
+    #[arg(long, value_name = "PATH")]
+    pub index: PathBuf,
+    /// Address to listen on; port 0 picks a free port (printed on stderr).
+    /// Loopback by default: nothing outside this machine can connect.
+    #[arg(long, default_value = "127.0.0.1:7878", value_name = "HOST:PORT")]
+    pub addr: std::net::SocketAddr,
+    /// Require `Authorization: Bearer <token>` on /v1, the token being this
+    /// file's content (surrounding white space ignored).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Largest request body, in bytes (413 beyond).
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub max_body: usize,
+    /// Largest text of one document, in bytes (413 beyond).
+    #[arg(long, default_value_t = 8 << 20, value_name = "BYTES")]
+    pub max_document: usize,
+    /// Most documents in one batch (413 beyond).
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_batch: usize,
+    /// Longest a request may take, e.g. 60s, 2m (408 beyond).
+    #[arg(long, default_value = "60s", value_name = "SPAN", value_parser = lookalike::time::parse_span)]
+    pub timeout: i64,
 }
 
 const INDEX_HELP: &str = "\
@@ -94,7 +144,7 @@ pub struct CheckArgs {
     /// long before each new one (by the time field; before now for a new
     /// document without one), e.g. 7d, 36h, 2w. Stored documents without a
     /// timestamp are always compared. Default: compare with everything.
-    #[arg(long, value_name = "SPAN", value_parser = parse_span)]
+    #[arg(long, value_name = "SPAN", value_parser = lookalike::time::parse_span)]
     pub window: Option<i64>,
     /// JSON field / Parquet column naming where a document came from (stored,
     /// and reported with matches).
@@ -108,23 +158,6 @@ pub struct CheckArgs {
     pub expect: ExpectArgs,
     #[command(flatten)]
     pub read: ReadArgs,
-}
-
-/// A span such as `7d`, `36h`, `2w` or `90m`, in seconds (days are 24 hours).
-pub fn parse_span(s: &str) -> Result<i64, String> {
-    let span: jiff::Span = s
-        .parse()
-        .map_err(|e| format!("{s:?} is not a span such as 7d, 36h or 2w ({e})"))?;
-    let seconds = span
-        .total((
-            jiff::Unit::Second,
-            jiff::SpanRelativeTo::days_are_24_hours(),
-        ))
-        .map_err(|e| format!("{s:?}: {e}"))?;
-    if seconds < 0.0 {
-        return Err(format!("{s:?} is negative; give a span such as 7d"));
-    }
-    Ok(seconds as i64)
 }
 
 /// Settings a command expects the index to have; given ones must match.
@@ -185,10 +218,10 @@ pub enum IndexCommand {
         /// The index file.
         path: PathBuf,
         /// Remove documents older than this span before now, e.g. 30d.
-        #[arg(long, value_name = "SPAN", value_parser = parse_span, required_unless_present = "before", conflicts_with = "before")]
+        #[arg(long, value_name = "SPAN", value_parser = lookalike::time::parse_span, required_unless_present = "before", conflicts_with = "before")]
         older_than: Option<i64>,
         /// Remove documents published before this time (RFC 3339 or a date).
-        #[arg(long, value_name = "TIME", value_parser = lookalike::corpus::parse_timestamp)]
+        #[arg(long, value_name = "TIME", value_parser = lookalike::time::parse_timestamp)]
         before: Option<i64>,
     },
     /// Read the whole index and check that its tables agree; exit 1 if not.

@@ -11,6 +11,7 @@ mod index;
 mod input;
 mod plot;
 mod reuse;
+mod serve;
 
 use clap::Parser;
 
@@ -24,6 +25,7 @@ fn main() {
         args::Command::Eval(a) => evaluate::run_eval(a),
         args::Command::Tune(a) => evaluate::run_tune(a),
         args::Command::Index(a) => index::run(a),
+        args::Command::Serve(a) => serve::run(a),
     };
     std::process::exit(exit::code(result));
 }

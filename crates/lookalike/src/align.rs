@@ -136,6 +136,7 @@ fn word_class(c: char) -> CharClass {
 
 /// A stretch of one text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Span {
     /// Character offset of the start in the original text.
     pub start: usize,
@@ -154,6 +155,7 @@ pub struct Span {
 /// A difference inside a passage: words of A replaced by words of B (either
 /// side may be empty: a deletion or an insertion).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Edit {
     /// The words of A (an empty span where B inserts).
     pub a: Span,
@@ -163,6 +165,7 @@ pub struct Edit {
 
 /// A passage the two texts share.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Passage {
     /// The passage in A.
     pub a: Span,
@@ -176,6 +179,7 @@ pub struct Passage {
 
 /// The alignment of two texts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alignment {
     /// Shared passages, in order (increasing in both texts).
     pub passages: Vec<Passage>,

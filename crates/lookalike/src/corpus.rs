@@ -179,23 +179,6 @@ pub struct Document {
     pub timestamp: Option<i64>,
 }
 
-/// Parse a timestamp as [`ReadOptions::time_field`] takes it (from a string):
-/// an RFC 3339 date-time with an offset, or a plain date (midnight UTC).
-/// Returns seconds since the Unix epoch.
-pub fn parse_timestamp(s: &str) -> std::result::Result<i64, String> {
-    if let Ok(t) = s.parse::<jiff::Timestamp>() {
-        return Ok(t.as_second());
-    }
-    if let Ok(d) = s.parse::<jiff::civil::Date>() {
-        if let Ok(z) = d.to_zoned(jiff::tz::TimeZone::UTC) {
-            return Ok(z.timestamp().as_second());
-        }
-    }
-    Err(format!(
-        "{s:?} is not a timestamp: give seconds since 1970, an RFC 3339 date-time such as 2013-05-07T09:30:00Z, or a date such as 2013-05-07"
-    ))
-}
-
 /// Something worth telling the user that did not stop the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
@@ -467,7 +450,7 @@ fn parse_record(line: &str, number: u64, opts: &ReadOptions) -> Result<Document,
                 .ok_or_else(|| format!("field {f:?} is {n}, expected whole seconds since 1970"))?,
         ),
         Some((f, Some(Value::String(s)))) => {
-            Some(parse_timestamp(&s).map_err(|e| format!("field {f:?}: {e}"))?)
+            Some(crate::time::parse_timestamp(&s).map_err(|e| format!("field {f:?}: {e}"))?)
         }
         Some((f, Some(other))) => {
             return Err(format!(

@@ -106,6 +106,7 @@ impl Default for DedupConfig {
 /// How a group member relates to the kept document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Relation {
     /// Same normalised text.
     Exact,

@@ -144,6 +144,7 @@ pub struct NewDoc {
 
 /// A stored document that a new one duplicates.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Match {
     /// The stored document's id.
     pub id: String,
@@ -161,6 +162,7 @@ pub struct Match {
 
 /// The answer for one new document.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Checked {
     /// The new document's id.
     pub id: String,
@@ -175,6 +177,7 @@ pub struct Checked {
 
 /// Counts of an index.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IndexStats {
     /// Documents stored.
     pub documents: u64,
@@ -184,7 +187,8 @@ pub struct IndexStats {
     pub oldest: Option<i64>,
     /// The newest timestamp stored.
     pub newest: Option<i64>,
-    /// The spec.
+    /// The spec: how documents are fingerprinted and compared.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub spec: IndexSpec,
     /// Format version of the file.
     pub format: u32,

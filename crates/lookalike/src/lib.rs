@@ -58,6 +58,7 @@ pub mod reuse;
 pub mod shingle;
 pub mod sketch;
 pub mod synth;
+pub mod time;
 pub mod tokenize;
 pub mod verify;
 

@@ -253,7 +253,7 @@ pub(crate) mod parquet_io {
                 v.div_euclid(per_second)
             }
             dt if is_text(dt) => {
-                crate::corpus::parse_timestamp(&string_at(col, i).unwrap_or_default())?
+                crate::time::parse_timestamp(&string_at(col, i).unwrap_or_default())?
             }
             other => {
                 return Err(format!(

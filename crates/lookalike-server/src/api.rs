@@ -1,0 +1,520 @@
+//! The routes, their request and response bodies, and the OpenAPI document
+//! that describes them (served at `/openapi.json`, snapshot-tested).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Request, State as Shared};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use lookalike::align::{AlignConfig, Passage, Span};
+use lookalike::index::{CheckOptions, Checked, IndexStats, NewDoc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::State;
+use crate::error::{ApiError, ErrorBody, json_errors};
+
+/// The service's routes over shared state.
+pub fn router(state: Arc<State>) -> Router {
+    let v1 = Router::new()
+        .route("/v1/documents", post(add_documents))
+        .route("/v1/query", post(query_documents))
+        .route(
+            "/v1/documents/{id}",
+            get(get_document).delete(delete_document),
+        )
+        .route("/v1/align", post(align))
+        .route("/v1/stats", get(stats))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
+        .merge(v1)
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.limits.timeout,
+        ))
+        .layer(middleware::from_fn(json_errors))
+        .with_state(state)
+}
+
+/// With a token configured, `/v1` needs `Authorization: Bearer <token>`,
+/// compared in constant time so response times do not leak it.
+async fn authorize(Shared(state): Shared<Arc<State>>, req: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    if let Some(token) = &state.token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .unwrap_or_default();
+        if !bool::from(given.ct_eq(token.as_bytes())) {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or wrong bearer token: send Authorization: Bearer <the token in the service's --token-file>",
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Decode a JSON body, naming the offending field when the JSON is valid but
+/// the request is not.
+pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let err = if inner.is_syntax() || inner.is_eof() {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the body is not valid JSON (UTF-8): {inner}"),
+            )
+        } else {
+            ApiError::invalid(format!("{inner}"))
+        };
+        if path == "." { err } else { err.at(path) }
+    })?;
+    de.end().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("trailing characters after the JSON body: {e}"),
+        )
+    })?;
+    Ok(value)
+}
+
+fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|r| {
+        let status = r.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(
+                "the request body is over the limit; send smaller batches or raise --max-body",
+            )
+        } else {
+            ApiError::new(status, "invalid_request", r.body_text())
+        }
+    })
+}
+
+/// Run index work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    state: &Arc<State>,
+    f: impl FnOnce(&State) -> lookalike::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || f(&state))
+        .await
+        .map_err(|e| ApiError::internal(format!("the task failed: {e}")))?
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// A timestamp: seconds since 1970, or an RFC 3339 date-time or date string.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum TimeIn {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    Seconds(i64),
+    /// `2013-05-07T09:30:00Z` or `2013-05-07` (midnight UTC).
+    Text(String),
+}
+
+/// One document to add or look up.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentIn {
+    /// Its id, unique in the index (non-empty).
+    pub id: String,
+    /// Its text.
+    pub text: String,
+    /// Where it came from.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// When it was published.
+    #[serde(default)]
+    pub timestamp: Option<TimeIn>,
+}
+
+/// A batch of documents.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentsRequest {
+    /// The documents, checked (and for `POST /v1/documents` stored) in order.
+    pub documents: Vec<DocumentIn>,
+    /// News mode: compare only with stored documents published at most this
+    /// long before each new one, e.g. `7d`, `36h`.
+    #[serde(default)]
+    pub window: Option<String>,
+}
+
+/// Per document, the stored documents it duplicates.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckResponse {
+    /// One result per document, in the order sent.
+    pub results: Vec<Checked>,
+}
+
+fn validate(
+    state: &State,
+    req: DocumentsRequest,
+    store: bool,
+) -> Result<(Vec<NewDoc>, CheckOptions), ApiError> {
+    let limits = &state.limits;
+    if req.documents.len() > limits.max_batch {
+        return Err(ApiError::too_large(format!(
+            "{} documents in one batch; the limit is {} (--max-batch): split the batch",
+            req.documents.len(),
+            limits.max_batch
+        ))
+        .at("documents"));
+    }
+    let window = match &req.window {
+        Some(w) => {
+            Some(lookalike::time::parse_span(w).map_err(|e| ApiError::invalid(e).at("window"))?)
+        }
+        None => None,
+    };
+    let mut docs = Vec::with_capacity(req.documents.len());
+    for (i, d) in req.documents.into_iter().enumerate() {
+        if d.id.is_empty() {
+            return Err(
+                ApiError::invalid("an id must not be empty").at(format!("documents[{i}].id"))
+            );
+        }
+        if d.text.len() > limits.max_document_bytes {
+            return Err(ApiError::too_large(format!(
+                "the text is {} bytes; the limit is {} (--max-document)",
+                d.text.len(),
+                limits.max_document_bytes
+            ))
+            .at(format!("documents[{i}].text")));
+        }
+        let timestamp = match d.timestamp {
+            None => None,
+            Some(TimeIn::Seconds(s)) => Some(s),
+            Some(TimeIn::Text(t)) => Some(
+                lookalike::time::parse_timestamp(&t)
+                    .map_err(|e| ApiError::invalid(e).at(format!("documents[{i}].timestamp")))?,
+            ),
+        };
+        docs.push(NewDoc {
+            id: d.id,
+            text: d.text,
+            source: d.source,
+            timestamp,
+        });
+    }
+    Ok((docs, CheckOptions { store, window }))
+}
+
+async fn check(
+    state: Arc<State>,
+    body: Result<Bytes, BytesRejection>,
+    store: bool,
+) -> Result<Json<CheckResponse>, ApiError> {
+    let body = body_or_error(body)?;
+    let req: DocumentsRequest = decode(&body)?;
+    let (docs, opts) = validate(&state, req, store)?;
+    let results = blocking(&state, move |s| s.index.check_batch(&docs, &opts)).await?;
+    Ok(Json(CheckResponse { results }))
+}
+
+/// Check a batch against the index and store it.
+#[utoipa::path(post, path = "/v1/documents", tag = "documents",
+    description = "Check each document against everything stored before it (its own batch included), then store it. The batch is stored in one transaction and is durable when the response arrives. A document whose id is already stored is checked but not stored again (its result says so).",
+    request_body = DocumentsRequest,
+    responses(
+        (status = 200, description = "Stored; per document, its duplicates", body = CheckResponse),
+        (status = 400, description = "Malformed JSON or an invalid field; nothing stored", body = ErrorBody),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 413, description = "Body, batch or a document over the limit; nothing stored", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+async fn add_documents(
+    Shared(state): Shared<Arc<State>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<CheckResponse>, ApiError> {
+    check(state, body, true).await
+}
+
+/// Check a batch against the index; store nothing.
+#[utoipa::path(post, path = "/v1/query", tag = "documents",
+    request_body = DocumentsRequest,
+    responses(
+        (status = 200, description = "Per document, its duplicates", body = CheckResponse),
+        (status = 400, description = "Malformed JSON or an invalid field", body = ErrorBody),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 413, description = "Body, batch or a document over the limit", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+async fn query_documents(
+    Shared(state): Shared<Arc<State>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<CheckResponse>, ApiError> {
+    check(state, body, false).await
+}
+
+/// A stored document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DocumentOut {
+    /// Its id.
+    pub id: String,
+    /// Where it came from, if known.
+    pub source: Option<String>,
+    /// When it was published (seconds since 1970), if known.
+    pub timestamp: Option<i64>,
+    /// Its text, when the index stores texts.
+    pub text: Option<String>,
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no document {id:?} in the index"),
+    )
+}
+
+/// A stored document by id.
+#[utoipa::path(get, path = "/v1/documents/{id}", tag = "documents",
+    params(("id" = String, Path, description = "The document's id")),
+    responses(
+        (status = 200, description = "The document", body = DocumentOut),
+        (status = 404, description = "No such document", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+async fn get_document(
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+) -> Result<Json<DocumentOut>, ApiError> {
+    let key = id.clone();
+    match blocking(&state, move |s| s.index.get(&key)).await? {
+        Some(d) => Ok(Json(DocumentOut {
+            id: d.id,
+            source: d.source,
+            timestamp: d.timestamp,
+            text: d.text,
+        })),
+        None => Err(not_found(&id)),
+    }
+}
+
+/// The answer to a removal.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Removed {
+    /// The id.
+    pub id: String,
+    /// Always true (a missing id is a 404).
+    pub removed: bool,
+}
+
+/// Remove a stored document.
+#[utoipa::path(delete, path = "/v1/documents/{id}", tag = "documents",
+    params(("id" = String, Path, description = "The document's id")),
+    responses(
+        (status = 200, description = "Removed (durable)", body = Removed),
+        (status = 404, description = "No such document", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+async fn delete_document(
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+) -> Result<Json<Removed>, ApiError> {
+    let key = id.clone();
+    let removed = blocking(&state, move |s| s.index.remove(&[key])).await?;
+    if removed.first().copied().unwrap_or(false) {
+        Ok(Json(Removed { id, removed: true }))
+    } else {
+        Err(not_found(&id))
+    }
+}
+
+/// One side of an alignment: a text, or the id of a document stored with
+/// its text.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlignSide {
+    /// The text itself.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Or the id of a stored document (the index must store texts).
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// Two texts to align.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlignRequest {
+    /// The first text.
+    pub a: AlignSide,
+    /// The second text.
+    pub b: AlignSide,
+    /// Shortest passage reported, in matched words. Default 8.
+    #[serde(default)]
+    pub min_words: Option<usize>,
+}
+
+/// One side of an alignment's answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlignedSide {
+    /// Words in the text.
+    pub words: usize,
+    /// Fraction of its words inside shared passages.
+    pub coverage: f64,
+    /// Stretches outside every passage.
+    pub unshared: Vec<Span>,
+}
+
+/// The passages two texts share (offsets into the texts as sent or stored).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlignResponse {
+    /// The first text.
+    pub a: AlignedSide,
+    /// The second text.
+    pub b: AlignedSide,
+    /// Shared passages, in order in both texts.
+    pub passages: Vec<Passage>,
+}
+
+fn side_text(state: &State, side: AlignSide, name: &str) -> Result<String, ApiError> {
+    match (side.text, side.id) {
+        (Some(t), None) => {
+            if t.len() > state.limits.max_document_bytes {
+                return Err(ApiError::too_large(format!(
+                    "the text is {} bytes; the limit is {} (--max-document)",
+                    t.len(),
+                    state.limits.max_document_bytes
+                ))
+                .at(format!("{name}.text")));
+            }
+            Ok(t)
+        }
+        (None, Some(id)) => {
+            let doc = state
+                .index
+                .get(&id)
+                .map_err(|e| ApiError::internal(e.to_string()))?
+                .ok_or_else(|| not_found(&id).at(format!("{name}.id")))?;
+            doc.text.ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "{id:?} is stored without its text; create the index with --store-text, or send the text"
+                ))
+                .at(format!("{name}.id"))
+            })
+        }
+        _ => Err(ApiError::invalid("give exactly one of text and id").at(name.to_string())),
+    }
+}
+
+/// Align two texts (or stored documents): the passages they share.
+#[utoipa::path(post, path = "/v1/align", tag = "align",
+    request_body = AlignRequest,
+    responses(
+        (status = 200, description = "The shared passages and unshared spans", body = AlignResponse),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 404, description = "A stored id that is not there", body = ErrorBody),
+        (status = 413, description = "A text over the limit", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+async fn align(
+    Shared(state): Shared<Arc<State>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AlignResponse>, ApiError> {
+    let body = body_or_error(body)?;
+    let req: AlignRequest = decode(&body)?;
+    let config = AlignConfig {
+        min_passage_words: req
+            .min_words
+            .unwrap_or(AlignConfig::default().min_passage_words),
+        ..AlignConfig::default()
+    };
+    let state2 = state.clone();
+    let result = tokio::task::spawn_blocking(move || -> Result<AlignResponse, ApiError> {
+        let a = side_text(&state2, req.a, "a")?;
+        let b = side_text(&state2, req.b, "b")?;
+        let al = config.align(&a, &b);
+        Ok(AlignResponse {
+            a: AlignedSide {
+                words: al.a_words,
+                coverage: al.a_coverage,
+                unshared: al.a_unshared,
+            },
+            b: AlignedSide {
+                words: al.b_words,
+                coverage: al.b_coverage,
+                unshared: al.b_unshared,
+            },
+            passages: al.passages,
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the task failed: {e}")))??;
+    Ok(Json(result))
+}
+
+/// Size and settings of the index.
+#[utoipa::path(get, path = "/v1/stats", tag = "index",
+    responses((status = 200, description = "Counts and the fingerprint spec", body = IndexStats)),
+    security(("bearer" = [])))]
+async fn stats(Shared(state): Shared<Arc<State>>) -> Result<Json<IndexStats>, ApiError> {
+    Ok(Json(blocking(&state, |s| s.index.stats()).await?))
+}
+
+/// Liveness.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+}
+
+/// Whether the service is up (no token needed).
+#[utoipa::path(get, path = "/healthz", tag = "service",
+    responses((status = 200, description = "Up", body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "service",
+    responses((status = 200, description = "The OpenAPI 3.1 description of the API")))]
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI description of the service.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "lookalike",
+        description = "Check streams of documents against a persistent index of everything seen before: copies, near-copies and the passages they share. Every error is JSON: {\"error\": {\"code\", \"message\", \"field\"?}}."
+    ),
+    paths(add_documents, query_documents, get_document, delete_document, align, stats, healthz, openapi),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
