@@ -9,8 +9,11 @@
 //! | `meta` | `"format"` → format version; `"spec"` → [`IndexSpec`] as JSON; `"next"` → next document number |
 //! | `docs` | document number → [`StoredDoc`] (postcard) |
 //! | `ids` | id → document number |
-//! | `buckets` | band << 64 \| band key → document numbers (multimap) |
+//! | `bands` | document number → its band keys (u64 little-endian each) |
 //! | `times` | (timestamp, document number) → () — for `--window` and `prune` |
+//!
+//! The LSH buckets themselves live in memory, rebuilt from `bands` on open
+//! (see `buckets.rs` for why).
 //!
 //! The [`IndexSpec`] — fingerprint spec, threshold, bands × rows — is fixed
 //! when the index is created; opening it with other settings is an error,
@@ -19,12 +22,15 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::{Mutex, RwLock};
+
 use redb::{
-    Database, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable, ReadableTable,
-    ReadableTableMetadata, TableDefinition,
+    Database, MultimapTableDefinition, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition,
 };
 use serde::{Deserialize, Serialize};
 
+use crate::buckets::BucketMap;
 use crate::dedup::Relation;
 use crate::error::{Error, Result};
 use crate::fingerprint::{Fingerprint, FingerprintSpec, Fingerprinter};
@@ -32,14 +38,17 @@ use crate::lsh::LshParams;
 use crate::sketch::Signature;
 use crate::verify::jaccard;
 
-/// Layout version of the index file. Version 1 had no `times` table; it is
-/// upgraded in place when opened (see [`Index::open`]).
-pub const FORMAT_VERSION: u32 = 2;
+/// Layout version of the index file. Versions 1 and 2 kept the buckets in a
+/// multimap table (and 1 had no `times` table); they are upgraded in place
+/// when opened (see [`Index::open`]).
+pub const FORMAT_VERSION: u32 = 3;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const DOCS: TableDefinition<u64, &[u8]> = TableDefinition::new("docs");
 const IDS: TableDefinition<&str, u64> = TableDefinition::new("ids");
-const BUCKETS: MultimapTableDefinition<u128, u64> = MultimapTableDefinition::new("buckets");
+/// Formats 1 and 2 only: dropped by the upgrade.
+const OLD_BUCKETS: MultimapTableDefinition<u128, u64> = MultimapTableDefinition::new("buckets");
+const BANDS: TableDefinition<u64, &[u8]> = TableDefinition::new("bands");
 const TIMES: TableDefinition<(i64, u64), ()> = TableDefinition::new("times");
 
 const NO_WORDS: &str = "no words: not stored";
@@ -187,6 +196,9 @@ pub struct IndexStats {
     pub oldest: Option<i64>,
     /// The newest timestamp stored.
     pub newest: Option<i64>,
+    /// Entries in the in-memory buckets (16 bytes each; one per document
+    /// and band, plus removed documents' until the index is reopened).
+    pub bucket_entries: u64,
     /// The spec: how documents are fingerprinted and compared.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub spec: IndexSpec,
@@ -202,6 +214,10 @@ pub struct Index {
     path: PathBuf,
     spec: IndexSpec,
     fingerprinter: Fingerprinter,
+    buckets: RwLock<BucketMap>,
+    /// Held from a writer's first lookup until its batch is in `buckets`, so
+    /// the next batch sees this one's documents.
+    writer: Mutex<()>,
 }
 
 impl std::fmt::Debug for Index {
@@ -220,8 +236,24 @@ fn err(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
-fn band_key(band: usize, key: u64) -> u128 {
-    ((band as u128) << 64) | key as u128
+/// A document's band keys, packed for the `bands` table.
+fn band_keys(lsh: &LshParams, sig: &Signature) -> Vec<u8> {
+    (0..lsh.bands)
+        .flat_map(|b| lsh.band_key(sig, b).to_le_bytes())
+        .collect()
+}
+
+fn unpack_keys(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    bytes
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+}
+
+fn lock_err(path: &Path) -> Error {
+    err(
+        path,
+        "an earlier operation panicked while holding the index; restart",
+    )
 }
 
 impl Index {
@@ -250,7 +282,7 @@ impl Index {
                 .map_err(|e| err(path, e))?;
             tx.open_table(DOCS).map_err(|e| err(path, e))?;
             tx.open_table(IDS).map_err(|e| err(path, e))?;
-            tx.open_multimap_table(BUCKETS).map_err(|e| err(path, e))?;
+            tx.open_table(BANDS).map_err(|e| err(path, e))?;
             tx.open_table(TIMES).map_err(|e| err(path, e))?;
         }
         tx.commit().map_err(|e| err(path, e))?;
@@ -259,6 +291,8 @@ impl Index {
             path: path.to_path_buf(),
             spec,
             fingerprinter,
+            buckets: RwLock::new(BucketMap::default()),
+            writer: Mutex::new(()),
         })
     }
 
@@ -293,9 +327,8 @@ impl Index {
             );
             (format, get("spec")?)
         };
-        if format == 1 {
-            upgrade_from_v1(&db, path)?;
-        } else if format != FORMAT_VERSION {
+        let upgrade = (1..FORMAT_VERSION).contains(&format);
+        if !upgrade && format != FORMAT_VERSION {
             return Err(err(
                 path,
                 format!(
@@ -305,15 +338,21 @@ impl Index {
         }
         let spec: IndexSpec =
             serde_json::from_slice(&spec).map_err(|e| err(path, format!("corrupt spec: {e}")))?;
+        if upgrade {
+            upgrade_to_v3(&db, path, &spec.lsh)?;
+        }
         let fingerprinter = Fingerprinter {
             shingle: spec.fingerprint.shingle,
             sketch: spec.fingerprint.sketch,
         };
+        let buckets = load_buckets(&db, path)?;
         Ok(Index {
             db,
             path: path.to_path_buf(),
             spec,
             fingerprinter,
+            buckets: RwLock::new(buckets),
+            writer: Mutex::new(()),
         })
     }
 
@@ -354,13 +393,17 @@ impl Index {
         if !opts.store {
             let tx = self.db.begin_read().map_err(|e| err(p, e))?;
             let docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
-            let buckets = tx.open_multimap_table(BUCKETS).map_err(|e| err(p, e))?;
+            let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
+            let none = BucketMap::for_batch();
             return docs
                 .iter()
                 .zip(&prints)
                 .map(|(d, f)| {
                     let matches = match &f.signature {
-                        Some(sig) => self.matches(&docs_t, &buckets, d, f, sig, opts, now)?,
+                        Some(sig) => {
+                            let cands = self.candidates(&buckets, &none, sig);
+                            self.matches(&docs_t, cands, d, f, opts, now)?
+                        }
                         None => Vec::new(),
                     };
                     Ok(Checked {
@@ -372,14 +415,19 @@ impl Index {
                 })
                 .collect();
         }
+        let _writer = self.writer.lock().map_err(|_| lock_err(p))?;
         let tx = self.db.begin_write().map_err(|e| err(p, e))?;
         let mut out = Vec::with_capacity(docs.len());
+        // This batch's bucket entries, visible to its later documents, and
+        // published to the shared map only once the batch is committed.
+        let mut batch = BucketMap::for_batch();
         {
+            let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
             let mut meta = tx.open_table(META).map_err(|e| err(p, e))?;
             let mut docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
             let mut ids_t = tx.open_table(IDS).map_err(|e| err(p, e))?;
             let mut times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
-            let mut buckets = tx.open_multimap_table(BUCKETS).map_err(|e| err(p, e))?;
+            let mut bands_t = tx.open_table(BANDS).map_err(|e| err(p, e))?;
             let mut next = read_u64(&meta, "next", p)?;
             for (d, f) in docs.iter().zip(&prints) {
                 let Some(sig) = &f.signature else {
@@ -391,9 +439,10 @@ impl Index {
                     });
                     continue;
                 };
+                let cands = self.candidates(&buckets, &batch, sig);
                 let mut checked = Checked {
                     id: d.id.clone(),
-                    matches: self.matches(&docs_t, &buckets, d, f, sig, opts, now)?,
+                    matches: self.matches(&docs_t, cands, d, f, opts, now)?,
                     stored: false,
                     note: None,
                 };
@@ -417,10 +466,12 @@ impl Index {
                     if let Some(t) = d.timestamp {
                         times.insert((t, next), ()).map_err(|e| err(p, e))?;
                     }
-                    for band in 0..self.spec.lsh.bands {
-                        buckets
-                            .insert(band_key(band, self.spec.lsh.band_key(sig, band)), next)
-                            .map_err(|e| err(p, e))?;
+                    let keys = band_keys(&self.spec.lsh, sig);
+                    bands_t
+                        .insert(next, keys.as_slice())
+                        .map_err(|e| err(p, e))?;
+                    for key in unpack_keys(&keys) {
+                        batch.insert(key, next);
                     }
                     next += 1;
                     checked.stored = true;
@@ -431,32 +482,39 @@ impl Index {
                 .map_err(|e| err(p, e))?;
         }
         tx.commit().map_err(|e| err(p, e))?;
+        let mut buckets = self.buckets.write().map_err(|_| lock_err(p))?;
+        for (key, doc) in batch.recent() {
+            buckets.insert(key, doc);
+        }
         Ok(out)
     }
 
-    /// Stored documents that `f` duplicates, most similar first: candidates
-    /// from every band, each verified on exact Jaccard of the shingle sets.
-    #[allow(clippy::too_many_arguments)]
+    /// Stored documents sharing a bucket with `sig` in any band, each once.
+    fn candidates(&self, buckets: &BucketMap, batch: &BucketMap, sig: &Signature) -> Vec<u64> {
+        let mut cands = Vec::new();
+        for band in 0..self.spec.lsh.bands {
+            let key = self.spec.lsh.band_key(sig, band);
+            buckets.get(key, &mut cands);
+            batch.get(key, &mut cands);
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        cands
+    }
+
+    /// Which candidates `f` duplicates, most similar first: each verified on
+    /// exact Jaccard of the shingle sets (a candidate no longer stored, one
+    /// removed since the buckets were built, is skipped).
     fn matches(
         &self,
         docs_t: &impl ReadableTable<u64, &'static [u8]>,
-        buckets: &impl ReadableMultimapTable<u128, u64>,
+        cands: Vec<u64>,
         d: &NewDoc,
         f: &Fingerprint,
-        sig: &Signature,
         opts: &CheckOptions,
         now: i64,
     ) -> Result<Vec<Match>> {
         let p = &self.path;
-        let mut cands: Vec<u64> = Vec::new();
-        for band in 0..self.spec.lsh.bands {
-            let key = band_key(band, self.spec.lsh.band_key(sig, band));
-            for v in buckets.get(key).map_err(|e| err(p, e))? {
-                cands.push(v.map_err(|e| err(p, e))?.value());
-            }
-        }
-        cands.sort_unstable();
-        cands.dedup();
         // News mode: only stored documents no older than the window before
         // the new one (or now). A stored document without a timestamp has no
         // known age and is always compared.
@@ -559,13 +617,13 @@ impl Index {
         Ok(numbers.len() as u64)
     }
 
-    /// Delete documents by number from `docs`, `times` and `buckets` (and
+    /// Delete documents by number from `docs`, `times` and `bands` (and
     /// from `ids` when `with_ids`; `remove` has already done that).
     fn unstore(&self, tx: &redb::WriteTransaction, numbers: &[u64], with_ids: bool) -> Result<()> {
         let p = &self.path;
         let mut docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
         let mut ids_t = tx.open_table(IDS).map_err(|e| err(p, e))?;
-        let mut buckets = tx.open_multimap_table(BUCKETS).map_err(|e| err(p, e))?;
+        let mut bands_t = tx.open_table(BANDS).map_err(|e| err(p, e))?;
         let mut times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
         for &n in numbers {
             let Some(raw) = docs_t.remove(n).map_err(|e| err(p, e))? else {
@@ -580,12 +638,8 @@ impl Index {
             if let Some(t) = stored.timestamp {
                 times.remove((t, n)).map_err(|e| err(p, e))?;
             }
-            let sig = Signature(stored.signature.into_boxed_slice());
-            for band in 0..self.spec.lsh.bands {
-                buckets
-                    .remove(band_key(band, self.spec.lsh.band_key(&sig, band)), n)
-                    .map_err(|e| err(p, e))?;
-            }
+            // The in-memory buckets keep the number; lookups skip it.
+            bands_t.remove(n).map_err(|e| err(p, e))?;
         }
         Ok(())
     }
@@ -601,10 +655,10 @@ impl Index {
         let docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
         let ids_t = tx.open_table(IDS).map_err(|e| err(p, e))?;
         let times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
-        let buckets = tx.open_multimap_table(BUCKETS).map_err(|e| err(p, e))?;
+        let bands_t = tx.open_table(BANDS).map_err(|e| err(p, e))?;
+        let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
         let next = read_u64(&meta, "next", p)?;
         let mut problems = Vec::new();
-        let mut expected_bucket_entries = 0u64;
         let mut dated = 0u64;
         for r in docs_t.iter().map_err(|e| err(p, e))? {
             let (k, v) = r.map_err(|e| err(p, e))?;
@@ -634,17 +688,22 @@ impl Index {
                 }
             }
             let sig = Signature(stored.signature.into_boxed_slice());
-            for band in 0..self.spec.lsh.bands {
-                let key = band_key(band, self.spec.lsh.band_key(&sig, band));
-                let mut found = false;
-                for m in buckets.get(key).map_err(|e| err(p, e))? {
-                    found |= m.map_err(|e| err(p, e))?.value() == n;
-                }
-                if !found {
-                    problems.push(format!("document {n} is missing from band {band}"));
+            let keys = band_keys(&self.spec.lsh, &sig);
+            match bands_t.get(n).map_err(|e| err(p, e))? {
+                Some(k) if k.value() == keys.as_slice() => {}
+                Some(_) => problems.push(format!("document {n} has wrong band keys")),
+                None => problems.push(format!("document {n} has no band keys")),
+            }
+            let mut found = Vec::new();
+            for (band, key) in unpack_keys(&keys).enumerate() {
+                found.clear();
+                buckets.get(key, &mut found);
+                if !found.contains(&n) {
+                    problems.push(format!(
+                        "document {n} is missing from bucket of band {band}"
+                    ));
                 }
             }
-            expected_bucket_entries += self.spec.lsh.bands as u64;
         }
         let n_docs = docs_t.len().map_err(|e| err(p, e))?;
         let n_ids = ids_t.len().map_err(|e| err(p, e))?;
@@ -657,11 +716,9 @@ impl Index {
                 "{n_times} time entries but {dated} dated documents"
             ));
         }
-        let n_entries = buckets.len().map_err(|e| err(p, e))?;
-        if n_entries != expected_bucket_entries {
-            problems.push(format!(
-                "{n_entries} bucket entries but {expected_bucket_entries} expected"
-            ));
+        let n_bands = bands_t.len().map_err(|e| err(p, e))?;
+        if n_bands != n_docs {
+            problems.push(format!("{n_bands} band-key entries but {n_docs} documents"));
         }
         Ok(problems)
     }
@@ -683,6 +740,7 @@ impl Index {
             dated: times.len().map_err(|e| err(p, e))?,
             oldest: first.map(|(k, _)| k.value().0),
             newest: last.map(|(k, _)| k.value().0),
+            bucket_entries: self.buckets.read().map_err(|_| lock_err(p))?.len() as u64,
             spec: self.spec.clone(),
             format: FORMAT_VERSION,
             file_bytes: std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
@@ -690,26 +748,48 @@ impl Index {
     }
 }
 
-/// Format 1 had no `times` table: build it from the stored documents and
-/// mark the file as format 2, in one transaction.
-fn upgrade_from_v1(db: &Database, path: &Path) -> Result<()> {
+/// Upgrade a format 1 or 2 file in one transaction: build `times` (format 1
+/// had none) and `bands` from the stored documents, and drop the old bucket
+/// table.
+fn upgrade_to_v3(db: &Database, path: &Path, lsh: &LshParams) -> Result<()> {
     let tx = db.begin_write().map_err(|e| err(path, e))?;
     {
         let docs = tx.open_table(DOCS).map_err(|e| err(path, e))?;
         let mut times = tx.open_table(TIMES).map_err(|e| err(path, e))?;
+        let mut bands = tx.open_table(BANDS).map_err(|e| err(path, e))?;
         for r in docs.iter().map_err(|e| err(path, e))? {
             let (k, v) = r.map_err(|e| err(path, e))?;
+            let n = k.value();
             let stored: StoredDoc = postcard::from_bytes(v.value())
-                .map_err(|e| err(path, format!("corrupt document {}: {e}", k.value())))?;
+                .map_err(|e| err(path, format!("corrupt document {n}: {e}")))?;
             if let Some(t) = stored.timestamp {
-                times.insert((t, k.value()), ()).map_err(|e| err(path, e))?;
+                times.insert((t, n), ()).map_err(|e| err(path, e))?;
             }
+            let sig = Signature(stored.signature.into_boxed_slice());
+            bands
+                .insert(n, band_keys(lsh, &sig).as_slice())
+                .map_err(|e| err(path, e))?;
         }
         let mut meta = tx.open_table(META).map_err(|e| err(path, e))?;
         meta.insert("format", FORMAT_VERSION.to_le_bytes().as_slice())
             .map_err(|e| err(path, e))?;
     }
+    tx.delete_multimap_table(OLD_BUCKETS)
+        .map_err(|e| err(path, e))?;
     tx.commit().map_err(|e| err(path, e))
+}
+
+/// The bucket map, from every document's band keys.
+fn load_buckets(db: &Database, path: &Path) -> Result<BucketMap> {
+    let tx = db.begin_read().map_err(|e| err(path, e))?;
+    let bands = tx.open_table(BANDS).map_err(|e| err(path, e))?;
+    let mut entries = Vec::new();
+    for r in bands.iter().map_err(|e| err(path, e))? {
+        let (k, v) = r.map_err(|e| err(path, e))?;
+        let n = k.value();
+        entries.extend(unpack_keys(v.value()).map(|key| (key, n)));
+    }
+    Ok(BucketMap::from_entries(entries))
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@
 #![deny(missing_docs)]
 
 pub mod align;
+mod buckets;
 pub mod cluster;
 pub mod corpus;
 pub mod dedup;

@@ -1,0 +1,237 @@
+//! The LSH buckets of a persistent index, held in memory.
+//!
+//! Why not in the database: every document lands in one bucket per band
+//! (64 at the default threshold), at random places. In redb's copy-on-write
+//! B-tree, a batch of random inserts rewrites nearly every leaf page at each
+//! commit, so ingest slowed to about a thousand documents a second and the
+//! file grew by ~6 KB per document. The index file keeps each document's
+//! band keys next to it (appended in document order, cheap to write) and
+//! the bucket map is rebuilt from them on open; it is derived data, so a
+//! crash can never leave it inconsistent with the documents.
+//!
+//! Layout: one sorted run of (band key, document) pairs, 16 bytes each, plus
+//! a small hash map of recent additions, merged into the run when it grows
+//! past an eighth of it (amortised O(log n) per insert, no per-key
+//! allocation in the run). Removed documents are not taken out: lookups
+//! return their numbers and the caller skips documents that are gone;
+//! numbers are never reused, and the next open drops them.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Band keys are already uniform hashes: hashing them again (SipHash, the
+/// standard map's default) only costs time.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct KeyIsHash(u64);
+
+impl Hasher for KeyIsHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed here; fold anything else in anyway.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyIsHash>>;
+
+/// No next node in a chain of `recent`.
+const END: u32 = u32::MAX;
+
+/// Band keys → document numbers.
+#[derive(Debug)]
+pub(crate) struct BucketMap {
+    /// (key, document), sorted.
+    sorted: Vec<(u64, u64)>,
+    /// `sorted[dir[k >> shift]..dir[(k >> shift) + 1]]` holds every entry
+    /// whose key starts with those bits: keys are hashes, so each slice is a
+    /// few entries and a lookup costs one or two cache misses, not a binary
+    /// search's twenty.
+    dir: Vec<u32>,
+    shift: u32,
+    /// Recent additions: key → index of its newest node; each node is
+    /// (document, index of the next older node). No allocation per key.
+    heads: KeyMap<u32>,
+    nodes: Vec<(u64, u32)>,
+    /// Recent additions are merged once there are more than this many (and
+    /// more than an eighth of the run).
+    floor: usize,
+}
+
+impl Default for BucketMap {
+    fn default() -> Self {
+        let mut map = BucketMap {
+            sorted: Vec::new(),
+            dir: Vec::new(),
+            shift: 0,
+            heads: KeyMap::default(),
+            nodes: Vec::new(),
+            floor: 1 << 16,
+        };
+        map.build_dir();
+        map
+    }
+}
+
+impl BucketMap {
+    /// A map holding these (band key, document) pairs.
+    pub(crate) fn from_entries(mut entries: Vec<(u64, u64)>) -> BucketMap {
+        entries.sort_unstable();
+        let mut map = BucketMap {
+            sorted: entries,
+            ..BucketMap::default()
+        };
+        map.build_dir();
+        map
+    }
+
+    /// Add a document under a band key.
+    pub(crate) fn insert(&mut self, key: u64, doc: u64) {
+        let next = self.heads.get(&key).copied().unwrap_or(END);
+        self.heads.insert(key, self.nodes.len() as u32);
+        self.nodes.push((doc, next));
+        if self.nodes.len() > (self.sorted.len() / 8).max(self.floor) {
+            self.compact();
+        }
+    }
+
+    /// Append every document under `key` to `out`.
+    pub(crate) fn get(&self, key: u64, out: &mut Vec<u64>) {
+        let slot = (key >> self.shift) as usize;
+        let (lo, hi) = (self.dir[slot] as usize, self.dir[slot + 1] as usize);
+        let run = &self.sorted[lo..hi];
+        let start = run.partition_point(|&(k, _)| k < key);
+        out.extend(
+            run[start..]
+                .iter()
+                .take_while(|&&(k, _)| k == key)
+                .map(|&(_, d)| d),
+        );
+        let mut at = self.heads.get(&key).copied().unwrap_or(END);
+        while at != END {
+            let (doc, next) = self.nodes[at as usize];
+            out.push(doc);
+            at = next;
+        }
+    }
+
+    /// A map for one batch: never merged (a batch is small), dropped after.
+    pub(crate) fn for_batch() -> BucketMap {
+        BucketMap {
+            floor: usize::MAX,
+            ..BucketMap::default()
+        }
+    }
+
+    /// Every (key, document) pair of the recent additions.
+    pub(crate) fn recent(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.heads.iter().flat_map(move |(&key, &head)| {
+            let mut at = head;
+            std::iter::from_fn(move || {
+                (at != END).then(|| {
+                    let (doc, next) = self.nodes[at as usize];
+                    at = next;
+                    (key, doc)
+                })
+            })
+        })
+    }
+
+    /// Entries held.
+    pub(crate) fn len(&self) -> usize {
+        self.sorted.len() + self.nodes.len()
+    }
+
+    /// Merge the recent additions into the sorted run (sorting only them).
+    fn compact(&mut self) {
+        let mut recent: Vec<(u64, u64)> = self.recent().collect();
+        recent.sort_unstable();
+        let old = std::mem::take(&mut self.sorted);
+        let mut merged = Vec::with_capacity(old.len() + recent.len());
+        let (mut a, mut b) = (old.into_iter().peekable(), recent.into_iter().peekable());
+        loop {
+            let take_a = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => x <= y,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            merged.extend(if take_a { a.next() } else { b.next() });
+        }
+        self.sorted = merged;
+        self.heads.clear();
+        self.nodes.clear();
+        self.build_dir();
+    }
+
+    /// About four entries per directory slot.
+    fn build_dir(&mut self) {
+        let bits = (self.sorted.len() / 4).max(2).ilog2().min(32);
+        self.shift = 64 - bits;
+        let slots = 1usize << bits;
+        let mut dir = Vec::with_capacity(slots + 1);
+        let mut i = 0usize;
+        for slot in 0..slots {
+            while i < self.sorted.len() && ((self.sorted[i].0 >> self.shift) as usize) < slot {
+                i += 1;
+            }
+            dir.push(i as u32);
+        }
+        dir.push(self.sorted.len() as u32);
+        self.dir = dir;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Against the obvious map, across compactions, with hash-like keys
+        /// spread over the whole range and keys shared by many documents.
+        #[test]
+        fn finds_what_a_plain_map_finds(
+            keys in prop::collection::vec(any::<u64>(), 1..60),
+            absent in prop::collection::vec(any::<u64>(), 0..20),
+            start in prop::collection::vec((0usize..60, 0u64..1000), 0..300),
+            more in prop::collection::vec((0usize..60, 1000u64..2000), 0..2_000),
+            empty_start in any::<bool>(),
+        ) {
+            let key = |i: usize| keys[i % keys.len()];
+            let start: Vec<(u64, u64)> = start.iter().map(|&(i, d)| (key(i), d)).collect();
+            let more: Vec<(u64, u64)> = more.iter().map(|&(i, d)| (key(i), d)).collect();
+            let mut map = if empty_start {
+                BucketMap::default()
+            } else {
+                BucketMap::from_entries(start.clone())
+            };
+            let start = if empty_start { Vec::new() } else { start };
+            map.floor = 100; // merge often
+            let mut plain: HashMap<u64, Vec<u64>> = HashMap::new();
+            for (k, d) in start.iter().chain(&more) {
+                plain.entry(*k).or_default().push(*d);
+            }
+            for (k, d) in &more {
+                map.insert(*k, *d);
+            }
+            prop_assert_eq!(map.len(), start.len() + more.len());
+            for k in keys.iter().chain(&absent) {
+                let mut got = Vec::new();
+                map.get(*k, &mut got);
+                got.sort_unstable();
+                let mut want = plain.get(k).cloned().unwrap_or_default();
+                want.sort_unstable();
+                prop_assert_eq!(got, want);
+            }
+        }
+    }
+}
