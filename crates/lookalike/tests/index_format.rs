@@ -5,8 +5,9 @@
 //! `lookalike index create index-v1.redb --store-text` and
 //! `lookalike index add index-v1.redb harbour-bridge` (in `examples/news`).
 //! Never regenerate it: add a new fixture for a new format version.
-//! Opening it upgrades it in place (format 2 added the `times` table), so the
-//! test works on a copy.
+//! Opening it upgrades it in place (format 2 added the `times` table, format
+//! 3 replaced the bucket table by per-document band keys), so the test works
+//! on a copy.
 
 use std::path::Path;
 
@@ -20,7 +21,8 @@ fn format_v1_fixture_opens_and_matches() {
     std::fs::copy(here.join("tests/fixtures/index-v1.redb"), &copy).expect("copy fixture");
     let index = Index::open(&copy).expect("a format-1 index opens");
     let stats = index.stats().expect("stats");
-    // verify() reads the `times` table, which format 1 lacked: the upgrade made it.
+    // verify() reads the `times` and `bands` tables, which format 1 lacked,
+    // and checks every document against the buckets rebuilt from `bands`.
     assert!(
         index.verify().expect("verify").is_empty(),
         "whole after the upgrade"

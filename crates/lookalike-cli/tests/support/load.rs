@@ -176,3 +176,50 @@ pub fn quantile(v: &mut [Duration], q: f64) -> Duration {
     v.sort_unstable();
     v[((v.len() - 1) as f64 * q).round() as usize]
 }
+
+/// Add `total` new documents in batches of `batch` from `clients` clients;
+/// returns how many were acknowledged as stored and the errors.
+pub fn fill(
+    base: &str,
+    total: usize,
+    batch: usize,
+    clients: usize,
+    words: usize,
+    seed: u64,
+) -> (usize, Vec<String>) {
+    let vocab = Vocabulary::new(20_000, seed);
+    let stored = std::sync::atomic::AtomicUsize::new(0);
+    let errors = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for client in 0..clients {
+            let (vocab, stored, errors) = (&vocab, &stored, &errors);
+            scope.spawn(move || {
+                let agent = agent();
+                let mut rng = Rng::new(seed ^ (client as u64 + 1).wrapping_mul(0x51_7cc1));
+                let share = total / clients + usize::from(client < total % clients);
+                let url = format!("{base}/v1/documents");
+                let mut n = 0;
+                while n < share {
+                    let size = batch.min(share - n);
+                    let docs: Vec<Value> = (0..size)
+                        .map(|i| json!({"id": format!("fill-{client}-{}", n + i), "text": text(vocab, &mut rng, words)}))
+                        .collect();
+                    n += size;
+                    match post(&agent, &url, &json!({ "documents": docs })) {
+                        Ok(v) => {
+                            let ok = v["results"]
+                                .as_array()
+                                .map_or(0, |r| r.iter().filter(|x| x["stored"] == true).count());
+                            stored.fetch_add(ok, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Err(e) => errors.lock().unwrap_or_else(|e| e.into_inner()).push(e),
+                    }
+                }
+            });
+        }
+    });
+    (
+        stored.into_inner(),
+        errors.into_inner().unwrap_or_else(|e| e.into_inner()),
+    )
+}
