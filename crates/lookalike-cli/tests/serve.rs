@@ -284,3 +284,41 @@ fn eight_clients_of_mixed_traffic_see_no_error() {
     drop(server);
     assert_whole(&ix, &report.acked, "after the load");
 }
+
+#[test]
+fn a_request_slower_than_the_timeout_gets_a_json_408() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ix = dir.path().join("t.redb");
+    create_index(&ix, &[]);
+    let server = Server::start(&ix, &["--timeout", "1s"]);
+    let addr = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    // Promise a body and send only part of it: the request can never finish.
+    stream
+        .write_all(
+            b"POST /v1/documents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"documents\": [",
+        )
+        .expect("write");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut answer = String::new();
+    let mut buf = [0u8; 4096];
+    while !answer.contains("}}") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
+    let stats = load::agent()
+        .get(format!("{}/v1/stats", server.base))
+        .call()
+        .expect("the service is still up")
+        .body_mut()
+        .read_to_string()
+        .expect("body");
+    assert!(stats.contains("\"documents\":0"), "{stats}");
+}
