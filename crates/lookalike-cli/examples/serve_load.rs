@@ -40,31 +40,34 @@ enum Mode {
         seed: u64,
     },
     /// Mixed traffic for a while; latency quantiles per kind of request.
-    Load {
-        #[arg(long)]
-        base: String,
-        #[arg(long, default_value_t = 8)]
-        clients: usize,
-        #[arg(long, default_value_t = 30)]
-        seconds: u64,
-        /// Share of requests that add (the rest query).
-        #[arg(long, default_value_t = 0.3)]
-        add_fraction: f64,
-        /// Documents per add request.
-        #[arg(long, default_value_t = 100)]
-        add_batch: usize,
-        /// Documents per query request.
-        #[arg(long, default_value_t = 1)]
-        query_batch: usize,
-        /// Words per document.
-        #[arg(long, default_value_t = 300)]
-        words: usize,
-        /// Prefix of the ids added (distinct per run).
-        #[arg(long, default_value = "load")]
-        prefix: String,
-        #[arg(long, default_value_t = 2)]
-        seed: u64,
-    },
+    Load(LoadArgs),
+}
+
+#[derive(clap::Args)]
+struct LoadArgs {
+    #[arg(long)]
+    base: String,
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    #[arg(long, default_value_t = 30)]
+    seconds: u64,
+    /// Share of requests that add (the rest query).
+    #[arg(long, default_value_t = 0.3)]
+    add_fraction: f64,
+    /// Documents per add request.
+    #[arg(long, default_value_t = 100)]
+    add_batch: usize,
+    /// Documents per query request.
+    #[arg(long, default_value_t = 1)]
+    query_batch: usize,
+    /// Words per document.
+    #[arg(long, default_value_t = 300)]
+    words: usize,
+    /// Prefix of the ids added (distinct per run).
+    #[arg(long, default_value = "load")]
+    prefix: String,
+    #[arg(long, default_value_t = 2)]
+    seed: u64,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -91,27 +94,19 @@ fn main() {
                        "clients": clients, "words": words})
             );
         }
-        Mode::Load {
-            base,
-            clients,
-            seconds,
-            add_fraction,
-            add_batch,
-            query_batch,
-            words,
-            prefix,
-            seed,
-        } => {
+        Mode::Load(a) => {
+            let (clients, add_fraction, add_batch, query_batch) =
+                (a.clients, a.add_fraction, a.add_batch, a.query_batch);
             let config = load::LoadConfig {
-                base,
+                base: a.base,
                 clients,
-                duration: Duration::from_secs(seconds),
+                duration: Duration::from_secs(a.seconds),
                 add_fraction,
                 add_batch,
                 query_batch,
-                words,
-                prefix,
-                seed,
+                words: a.words,
+                prefix: a.prefix,
+                seed: a.seed,
                 stop_on_error: false,
             };
             let mut r = load::run(&config);

@@ -197,81 +197,119 @@ fn limits_and_errors_name_what_to_fix() {
     };
     let s = state(dir.path(), None, limits);
     let rt = runtime();
-    let post = |body: Body| call(&rt, &s, Method::POST, "/v1/documents", body, None);
-
-    let (status, v) = post(Body::from("x".repeat(10_000)));
-    assert_eq!(
-        (status, v["error"]["code"].as_str()),
-        (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large"))
-    );
     let long = "word ".repeat(100);
-    let (status, v) = post(documents(&[("a", OTHER), ("b", &long)]).into());
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(v["error"]["field"], "documents[1].text");
-    let (status, v) = post(documents(&[("a", "x"), ("b", "y"), ("c", "z"), ("d", "w")]).into());
-    assert_eq!(
-        (status, v["error"]["field"].as_str()),
-        (StatusCode::PAYLOAD_TOO_LARGE, Some("documents"))
+    let bad_utf8 = b"{\"documents\": [{\"id\": \"a\", \"text\": \"\xff\xfe\"}]}".to_vec();
+    let post = |uri: &str, body: Vec<u8>| (Method::POST, uri.to_string(), body);
+    // (request, status, code, field): each refusal names what to fix.
+    type Case<'a> = (
+        (Method, String, Vec<u8>),
+        StatusCode,
+        &'a str,
+        Option<&'a str>,
     );
-    let (status, v) = post(Body::from(
-        &b"{\"documents\": [{\"id\": \"a\", \"text\": \"\xff\xfe\"}]}"[..],
-    ));
-    assert_eq!(
-        (status, v["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_json"))
-    );
-    let (status, v) = post(
-        json!({"documents": [{"id": "a", "text": "x", "timestamp": "soon"}]})
-            .to_string()
-            .into(),
-    );
-    assert_eq!(
-        (status, v["error"]["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("documents[0].timestamp"))
-    );
-    let (status, v) = post(
-        json!({"documents": [{"id": "", "text": "x"}]})
-            .to_string()
-            .into(),
-    );
-    assert_eq!(
-        (status, v["error"]["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("documents[0].id"))
-    );
-    let (status, v) = post(json!({"documents": [], "window": "-3d"}).to_string().into());
-    assert_eq!(
-        (status, v["error"]["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("window"))
-    );
-    let (status, v) = call(
-        &rt,
-        &s,
-        Method::POST,
-        "/v1/align",
-        json!({"a": {"text": "x", "id": "y"}, "b": {"text": "z"}}).to_string(),
-        None,
-    );
-    assert_eq!(
-        (status, v["error"]["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("a"))
-    );
-    let (status, v) = call(&rt, &s, Method::GET, "/v2/nothing", Body::empty(), None);
-    assert_eq!(
-        (status, v["error"]["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
-    let (status, v) = call(
-        &rt,
-        &s,
-        Method::PATCH,
-        "/v1/documents/a",
-        Body::empty(),
-        None,
-    );
-    assert_eq!(
-        (status, v["error"]["code"].as_str()),
-        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
-    );
+    let cases: Vec<Case> = vec![
+        (
+            post("/v1/documents", vec![b'x'; 10_000]),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            None,
+        ),
+        (
+            post(
+                "/v1/documents",
+                documents(&[("a", OTHER), ("b", &long)]).into(),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            Some("documents[1].text"),
+        ),
+        (
+            post(
+                "/v1/documents",
+                documents(&[("a", "x"), ("b", "y"), ("c", "z"), ("d", "w")]).into(),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            Some("documents"),
+        ),
+        (
+            post("/v1/documents", bad_utf8),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            Some("documents[0].text"),
+        ),
+        (
+            post(
+                "/v1/documents",
+                json!({"documents": [{"id": "a", "text": "x", "timestamp": "soon"}]})
+                    .to_string()
+                    .into(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            Some("documents[0].timestamp"),
+        ),
+        (
+            post(
+                "/v1/documents",
+                json!({"documents": [{"id": "", "text": "x"}]})
+                    .to_string()
+                    .into(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            Some("documents[0].id"),
+        ),
+        (
+            post(
+                "/v1/documents",
+                json!({"documents": [], "window": "-3d"}).to_string().into(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            Some("window"),
+        ),
+        (
+            post(
+                "/v1/align",
+                json!({"a": {"text": "x", "id": "y"}, "b": {"text": "z"}})
+                    .to_string()
+                    .into(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            Some("a"),
+        ),
+        (
+            (Method::GET, "/v2/nothing".into(), Vec::new()),
+            StatusCode::NOT_FOUND,
+            "not_found",
+            None,
+        ),
+        (
+            (Method::PATCH, "/v1/documents/a".into(), Vec::new()),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            None,
+        ),
+    ];
+    for ((method, uri, body), status, code, field) in cases {
+        let (got, v) = call(&rt, &s, method.clone(), &uri, body, None);
+        assert_eq!(
+            (
+                got,
+                v["error"]["code"].as_str(),
+                v["error"]["field"].as_str()
+            ),
+            (status, Some(code), field),
+            "{method} {uri}: {v}"
+        );
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
     assert_eq!(count(&rt, &s), 0, "nothing refused was stored");
 }
 
