@@ -422,14 +422,27 @@ impl Index {
         // published to the shared map only once the batch is committed.
         let mut batch = BucketMap::for_batch();
         {
-            let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
+            // Candidates among the stored documents, looked up on all cores:
+            // each lookup is a few cache misses into a large map. Holding the
+            // writer's turn, no other batch can be published meanwhile.
+            let stored_cands: Vec<Vec<u64>> = {
+                let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
+                let none = BucketMap::for_batch();
+                prints
+                    .par_iter()
+                    .map(|f| match &f.signature {
+                        Some(sig) => self.candidates(&buckets, &none, sig),
+                        None => Vec::new(),
+                    })
+                    .collect()
+            };
             let mut meta = tx.open_table(META).map_err(|e| err(p, e))?;
             let mut docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
             let mut ids_t = tx.open_table(IDS).map_err(|e| err(p, e))?;
             let mut times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
             let mut bands_t = tx.open_table(BANDS).map_err(|e| err(p, e))?;
             let mut next = read_u64(&meta, "next", p)?;
-            for (d, f) in docs.iter().zip(&prints) {
+            for ((d, f), stored_cands) in docs.iter().zip(&prints).zip(stored_cands) {
                 let Some(sig) = &f.signature else {
                     out.push(Checked {
                         id: d.id.clone(),
@@ -439,7 +452,13 @@ impl Index {
                     });
                     continue;
                 };
-                let cands = self.candidates(&buckets, &batch, sig);
+                // ... and among this batch's earlier documents.
+                let mut cands = stored_cands;
+                for band in 0..self.spec.lsh.bands {
+                    batch.get(self.spec.lsh.band_key(sig, band), &mut cands);
+                }
+                cands.sort_unstable();
+                cands.dedup();
                 let mut checked = Checked {
                     id: d.id.clone(),
                     matches: self.matches(&docs_t, cands, d, f, opts, now)?,

@@ -173,10 +173,28 @@ fn is_ascii_white_space(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')
 }
 
-/// The policy restricted to ASCII input: lowercase and collapse white space.
+/// The policy restricted to ASCII input: lowercase and collapse white space,
+/// in one pass over the bytes (no intermediate lowercased copy, no per-character
+/// decoding). Non-ASCII input falls back to the full policy.
 pub fn normalize_ascii(text: &str) -> String {
-    debug_assert!(text.is_ascii());
-    collapse_whitespace(&text.to_ascii_lowercase())
+    if !text.is_ascii() {
+        return normalize_unicode(text);
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(text.len());
+    let mut pending_space = false;
+    for &b in text.as_bytes() {
+        if is_ascii_white_space(b) {
+            pending_space = !out.is_empty();
+        } else {
+            if pending_space {
+                out.push(b' ');
+                pending_space = false;
+            }
+            out.push(b.to_ascii_lowercase());
+        }
+    }
+    // Only ASCII bytes were pushed.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Apply the fold table (white space is left for [`collapse_whitespace`]).
