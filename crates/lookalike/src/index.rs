@@ -394,14 +394,13 @@ impl Index {
             let tx = self.db.begin_read().map_err(|e| err(p, e))?;
             let docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
             let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
-            let none = BucketMap::for_batch();
             return docs
                 .iter()
                 .zip(&prints)
                 .map(|(d, f)| {
                     let matches = match &f.signature {
                         Some(sig) => {
-                            let cands = self.candidates(&buckets, &none, sig);
+                            let cands = self.candidates(&buckets, sig);
                             self.matches(&docs_t, cands, d, f, opts, now)?
                         }
                         None => Vec::new(),
@@ -427,11 +426,10 @@ impl Index {
             // writer's turn, no other batch can be published meanwhile.
             let stored_cands: Vec<Vec<u64>> = {
                 let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
-                let none = BucketMap::for_batch();
                 prints
                     .par_iter()
                     .map(|f| match &f.signature {
-                        Some(sig) => self.candidates(&buckets, &none, sig),
+                        Some(sig) => self.candidates(&buckets, sig),
                         None => Vec::new(),
                     })
                     .collect()
@@ -454,9 +452,7 @@ impl Index {
                 };
                 // ... and among this batch's earlier documents.
                 let mut cands = stored_cands;
-                for band in 0..self.spec.lsh.bands {
-                    batch.get(self.spec.lsh.band_key(sig, band), &mut cands);
-                }
+                cands.extend(self.candidates(&batch, sig));
                 cands.sort_unstable();
                 cands.dedup();
                 let mut checked = Checked {
@@ -508,13 +504,11 @@ impl Index {
         Ok(out)
     }
 
-    /// Stored documents sharing a bucket with `sig` in any band, each once.
-    fn candidates(&self, buckets: &BucketMap, batch: &BucketMap, sig: &Signature) -> Vec<u64> {
+    /// Documents sharing a bucket of `buckets` with `sig` in any band, each once.
+    fn candidates(&self, buckets: &BucketMap, sig: &Signature) -> Vec<u64> {
         let mut cands = Vec::new();
         for band in 0..self.spec.lsh.bands {
-            let key = self.spec.lsh.band_key(sig, band);
-            buckets.get(key, &mut cands);
-            batch.get(key, &mut cands);
+            buckets.get(self.spec.lsh.band_key(sig, band), &mut cands);
         }
         cands.sort_unstable();
         cands.dedup();
