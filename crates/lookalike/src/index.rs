@@ -53,6 +53,9 @@ const TIMES: TableDefinition<(i64, u64), ()> = TableDefinition::new("times");
 
 const NO_WORDS: &str = "no words: not stored";
 
+/// Batches smaller than this are fingerprinted without the thread pool.
+const SMALL_BATCH: usize = 8;
+
 /// How [`Index::check_batch`] treats a batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CheckOptions {
@@ -384,10 +387,15 @@ impl Index {
     /// (no `store`) runs in a read transaction and never waits for a writer.
     pub fn check_batch(&self, docs: &[NewDoc], opts: &CheckOptions) -> Result<Vec<Checked>> {
         use rayon::prelude::*;
-        let prints: Vec<Fingerprint> = docs
-            .par_iter()
-            .map(|d| self.fingerprinter.fingerprint(&d.text))
-            .collect();
+        // A few documents (a typical query) are fingerprinted on the calling
+        // thread: in the shared pool they would queue behind a large batch
+        // being added, and a one-document query would wait for it.
+        let fingerprint = |d: &NewDoc| self.fingerprinter.fingerprint(&d.text);
+        let prints: Vec<Fingerprint> = if docs.len() < SMALL_BATCH {
+            docs.iter().map(fingerprint).collect()
+        } else {
+            docs.par_iter().map(fingerprint).collect()
+        };
         let now = unix_now();
         let p = &self.path;
         if !opts.store {
