@@ -110,16 +110,28 @@ fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError>
     })
 }
 
-/// Run index work on the blocking pool.
-async fn blocking<T: Send + 'static>(
+/// Run index work on the blocking pool; a library error is the index failing.
+async fn blocking<T: Send + 'static, E: Into<ApiError>>(
     state: &Arc<State>,
-    f: impl FnOnce(&State) -> lookalike::Result<T> + Send + 'static,
+    f: impl FnOnce(&State) -> Result<T, E> + Send + 'static,
 ) -> Result<T, ApiError> {
     let state = state.clone();
-    tokio::task::spawn_blocking(move || f(&state))
+    tokio::task::spawn_blocking(move || f(&state).map_err(Into::into))
         .await
         .map_err(|e| ApiError::internal(format!("the task failed: {e}")))?
-        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// A text over `--max-document` is refused, naming the field that holds it.
+fn check_size(limits: &crate::Limits, text: &str, field: String) -> Result<(), ApiError> {
+    if text.len() > limits.max_document_bytes {
+        return Err(ApiError::too_large(format!(
+            "the text is {} bytes; the limit is {} (--max-document)",
+            text.len(),
+            limits.max_document_bytes
+        ))
+        .at(field));
+    }
+    Ok(())
 }
 
 /// A timestamp: seconds since 1970, or an RFC 3339 date-time or date string.
@@ -194,14 +206,7 @@ fn validate(
                 ApiError::invalid("an id must not be empty").at(format!("documents[{i}].id"))
             );
         }
-        if d.text.len() > limits.max_document_bytes {
-            return Err(ApiError::too_large(format!(
-                "the text is {} bytes; the limit is {} (--max-document)",
-                d.text.len(),
-                limits.max_document_bytes
-            ))
-            .at(format!("documents[{i}].text")));
-        }
+        check_size(limits, &d.text, format!("documents[{i}].text"))?;
         let timestamp = match d.timestamp {
             None => None,
             Some(TimeIn::Seconds(s)) => Some(s),
@@ -393,21 +398,13 @@ pub struct AlignResponse {
 fn side_text(state: &State, side: AlignSide, name: &str) -> Result<String, ApiError> {
     match (side.text, side.id) {
         (Some(t), None) => {
-            if t.len() > state.limits.max_document_bytes {
-                return Err(ApiError::too_large(format!(
-                    "the text is {} bytes; the limit is {} (--max-document)",
-                    t.len(),
-                    state.limits.max_document_bytes
-                ))
-                .at(format!("{name}.text")));
-            }
+            check_size(&state.limits, &t, format!("{name}.text"))?;
             Ok(t)
         }
         (None, Some(id)) => {
             let doc = state
                 .index
-                .get(&id)
-                .map_err(|e| ApiError::internal(e.to_string()))?
+                .get(&id)?
                 .ok_or_else(|| not_found(&id).at(format!("{name}.id")))?;
             doc.text.ok_or_else(|| {
                 ApiError::invalid(format!(
@@ -442,10 +439,9 @@ async fn align(
             .unwrap_or(AlignConfig::default().min_passage_words),
         ..AlignConfig::default()
     };
-    let state2 = state.clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<AlignResponse, ApiError> {
-        let a = side_text(&state2, req.a, "a")?;
-        let b = side_text(&state2, req.b, "b")?;
+    let result = blocking(&state, move |s| -> Result<AlignResponse, ApiError> {
+        let a = side_text(s, req.a, "a")?;
+        let b = side_text(s, req.b, "b")?;
         let al = config.align(&a, &b);
         Ok(AlignResponse {
             a: AlignedSide {
@@ -461,8 +457,7 @@ async fn align(
             passages: al.passages,
         })
     })
-    .await
-    .map_err(|e| ApiError::internal(format!("the task failed: {e}")))??;
+    .await?;
     Ok(Json(result))
 }
 

@@ -77,6 +77,14 @@ impl ApiError {
     }
 }
 
+/// The library's errors reach the service only from the index itself (disk,
+/// corruption): request problems are caught before it is called.
+impl From<lookalike::Error> for ApiError {
+    fn from(e: lookalike::Error) -> ApiError {
+        ApiError::internal(e.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, Json(self.body)).into_response()
