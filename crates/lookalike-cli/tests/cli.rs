@@ -1003,10 +1003,7 @@ fn index_remembers_documents_between_runs() {
         .output()
         .expect("add");
     assert!(o.status.success(), "{}", stderr(&o));
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
+    let lines = json_lines(&o);
     assert_eq!(lines.len(), 5);
     assert!(lines.iter().all(|l| l["stored"] == true));
     let repost = lines
@@ -1026,10 +1023,7 @@ fn index_remembers_documents_between_runs() {
         .output()
         .expect("query");
     assert!(o.status.success(), "{}", stderr(&o));
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
+    let lines = json_lines(&o);
     assert!(
         lines[0]["matches"]
             .as_array()
