@@ -5,25 +5,9 @@ use std::io::{IsTerminal, Write};
 use anyhow::{Context, Result};
 use lookalike::align::AlignConfig;
 use lookalike::render::{self, Style};
-use serde::Serialize;
 
 use crate::args::AlignArgs;
 use crate::input::read_whole;
-
-#[derive(Serialize)]
-struct Side<'a> {
-    path: &'a str,
-    words: usize,
-    coverage: f64,
-    unshared: &'a [lookalike::align::Span],
-}
-
-#[derive(Serialize)]
-struct Report<'a> {
-    a: Side<'a>,
-    b: Side<'a>,
-    passages: &'a [lookalike::align::Passage],
-}
 
 pub fn run(args: AlignArgs) -> Result<()> {
     let (a, b) = (
@@ -43,21 +27,7 @@ pub fn run(args: AlignArgs) -> Result<()> {
     }
     let mut out = std::io::stdout().lock();
     if args.json {
-        let report = Report {
-            a: Side {
-                path: &an,
-                words: al.a_words,
-                coverage: al.a_coverage,
-                unshared: &al.a_unshared,
-            },
-            b: Side {
-                path: &bn,
-                words: al.b_words,
-                coverage: al.b_coverage,
-                unshared: &al.b_unshared,
-            },
-            passages: &al.passages,
-        };
+        let report = al.view((Some(&an), Some(&bn)));
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
     } else if args.html.is_none() || args.show {

@@ -197,6 +197,56 @@ pub struct Alignment {
     pub b_coverage: f64,
 }
 
+/// One side of an [`AlignmentView`].
+#[derive(Debug, Clone, Serialize)]
+pub struct SideView<'a> {
+    /// Where the text came from, when the caller names it. Left out of the
+    /// JSON when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<&'a str>,
+    /// Words of the side.
+    pub words: usize,
+    /// Fraction of its words inside passages.
+    pub coverage: f64,
+    /// Stretches outside every passage.
+    pub unshared: &'a [Span],
+}
+
+/// An alignment as `lookalike align --json`, the service and the Python
+/// package show it: each side's words, coverage and unshared spans, then the
+/// passages.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlignmentView<'a> {
+    /// Side A.
+    pub a: SideView<'a>,
+    /// Side B.
+    pub b: SideView<'a>,
+    /// Shared passages, in order.
+    pub passages: &'a [Passage],
+}
+
+impl Alignment {
+    /// The serialisable view of this alignment, each side named by `paths`
+    /// when given.
+    pub fn view<'a>(&'a self, paths: (Option<&'a str>, Option<&'a str>)) -> AlignmentView<'a> {
+        AlignmentView {
+            a: SideView {
+                path: paths.0,
+                words: self.a_words,
+                coverage: self.a_coverage,
+                unshared: &self.a_unshared,
+            },
+            b: SideView {
+                path: paths.1,
+                words: self.b_words,
+                coverage: self.b_coverage,
+                unshared: &self.b_unshared,
+            },
+            passages: &self.passages,
+        }
+    }
+}
+
 impl AlignConfig {
     /// Align two texts.
     pub fn align(&self, a: &str, b: &str) -> Alignment {

@@ -15,15 +15,22 @@
 //! # Ok::<(), lookalike::Error>(())
 //! ```
 //!
-//! How candidates inside a bucket are verified: members are visited in input
-//! order; each one not already grouped with a *representative* of the bucket
-//! is compared with up to [`DedupConfig::representatives`] of them and joins
-//! the first that passes; if none passes it becomes a representative itself.
-//! A bucket therefore costs at most `members × representatives` comparisons,
-//! never `members²`, and a bucket holding two unrelated families of documents
-//! keeps them apart. Each comparison first checks the signature estimate
-//! (cheap, 128 slots) and only runs the exact set comparison when the estimate
-//! is within [`DedupConfig::estimate_margin`] of the threshold.
+//! How candidates inside a bucket are chosen: its members are ordered by
+//! input position and each of the first [`DedupConfig::representatives`]
+//! (the bucket's *centres*) is paired with every later member
+//! ([`crate::lsh::bucket_pairs`]). A bucket therefore costs at most
+//! `members × representatives` comparisons, never `members²`. Each pair is
+//! checked by [`check_candidate`]: first the signature estimate (cheap, 128
+//! slots), then the exact set comparison when the estimate is within
+//! [`DedupConfig::estimate_margin`] of the threshold. Groups are the connected
+//! components of the pairs that pass, plus the exact-duplicate families.
+//!
+//! The candidate pairs depend only on each bucket's content, never on what
+//! was merged before, so the groups are a pure function of the input: the
+//! Spark and Ray pipelines of the Python package build the same pairs with a
+//! shuffle and find the same components. Here, a pair whose two documents
+//! are already in one group is skipped without comparing them: it could not
+//! change a component.
 
 use std::collections::HashMap;
 
@@ -32,8 +39,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::{KeepPolicy, UnionFind};
 use crate::fingerprint::{Fingerprint, Fingerprinter};
-use crate::lsh::LshParams;
+use crate::lsh::{LshParams, bucket_pairs};
 use crate::shingle::ShingleConfig;
+use crate::sketch::Signature;
 use crate::sketch::SketchConfig;
 use crate::verify::jaccard;
 
@@ -82,7 +90,9 @@ pub struct DedupConfig {
     /// capped: they are boilerplate shared by huge numbers of documents.
     /// Default: 10,000.
     pub bucket_cap: usize,
-    /// Representatives compared per bucket (see the module docs). Default: 8.
+    /// Centres per bucket: each of a bucket's first this-many members (in
+    /// input order) is compared with every later member (see the module
+    /// docs). Default: 8.
     pub representatives: usize,
 }
 
@@ -354,11 +364,10 @@ impl Dedup {
         }
         drop(first_by_hash);
 
-        // 2. LSH one band at a time, so memory holds one band's keys.
+        // 2. LSH one band at a time, so memory holds one band's keys. Sorting
+        //    (key, position) puts each bucket's members in input order.
         let margin = self.config.estimate_margin;
-        let reps_max = self.config.representatives;
         let mut keys: Vec<(u64, u32)> = Vec::with_capacity(lsh_members.len());
-        let mut reps: Vec<usize> = Vec::with_capacity(reps_max);
         for band in 0..lsh.bands {
             keys.clear();
             keys.par_extend(lsh_members.par_iter().filter_map(|&i| {
@@ -366,14 +375,7 @@ impl Dedup {
                 Some((lsh.band_key(sig, band), i as u32))
             }));
             keys.par_sort_unstable();
-            let mut start = 0;
-            while start < keys.len() {
-                let mut end = start + 1;
-                while end < keys.len() && keys[end].0 == keys[start].0 {
-                    end += 1;
-                }
-                let bucket = &keys[start..end];
-                start = end;
+            for bucket in keys.chunk_by(|x, y| x.0 == y.0) {
                 if bucket.len() < 2 {
                     continue;
                 }
@@ -381,42 +383,31 @@ impl Dedup {
                     stats.capped_buckets += 1;
                     continue;
                 }
-                reps.clear();
-                for &(_, m) in bucket {
-                    let m = m as usize;
-                    let root = uf.find(m);
-                    if reps.iter().any(|&r| uf.find(r) == root) {
+                for (i, j) in bucket_pairs(bucket.len(), self.config.representatives) {
+                    let (a, b) = (bucket[i].1 as usize, bucket[j].1 as usize);
+                    if uf.find(a) == uf.find(b) {
                         continue;
                     }
-                    let mut joined = false;
-                    for &r in &reps {
-                        stats.candidates += 1;
-                        let (Some(sm), Some(sr)) = (
-                            &self.fingerprints[m].signature,
-                            &self.fingerprints[r].signature,
-                        ) else {
-                            continue;
-                        };
-                        let estimate = sm.jaccard(sr);
-                        if estimate < threshold - margin {
-                            continue;
+                    stats.candidates += 1;
+                    let (fa, fb) = (&self.fingerprints[a], &self.fingerprints[b]);
+                    let (Some(sa), Some(sb)) = (&fa.signature, &fb.signature) else {
+                        continue;
+                    };
+                    let checked = check_candidate(
+                        self.config.verification,
+                        threshold,
+                        margin,
+                        (&sa.0, &fa.shingles.hashes),
+                        (&sb.0, &fb.shingles.hashes),
+                    );
+                    if let Some(sim) = checked {
+                        if self.config.verification == Verification::Exact {
+                            stats.exact_comparisons += 1;
                         }
-                        let sim = match self.config.verification {
-                            Verification::Exact => {
-                                stats.exact_comparisons += 1;
-                                self.similarity(m, r)
-                            }
-                            Verification::Signature => estimate,
-                        };
                         if sim >= threshold {
-                            uf.union(m, r);
+                            uf.union(a, b);
                             stats.merges += 1;
-                            joined = true;
-                            break;
                         }
-                    }
-                    if !joined && reps.len() < reps_max {
-                        reps.push(m);
                     }
                 }
             }
@@ -460,4 +451,27 @@ impl Dedup {
         stats.kept = kept.iter().filter(|&&k| k).count();
         (groups, kept, stats)
     }
+}
+
+/// Check one candidate pair given each side's signature slots and sorted
+/// shingle set: `None` when the signature estimate is more than `margin`
+/// below `threshold` (rejected without the exact comparison), otherwise the
+/// similarity as `verification` measures it (the caller compares it with the
+/// threshold). This is the one definition of a passing pair, shared by
+/// [`Dedup`] and by the distributed pipelines of the Python package.
+pub fn check_candidate(
+    verification: Verification,
+    threshold: f64,
+    margin: f64,
+    a: (&[u32], &[u64]),
+    b: (&[u32], &[u64]),
+) -> Option<f64> {
+    let estimate = Signature::estimate(a.0, b.0);
+    if estimate < threshold - margin {
+        return None;
+    }
+    Some(match verification {
+        Verification::Exact => jaccard(a.1, b.1),
+        Verification::Signature => estimate,
+    })
 }

@@ -15,6 +15,7 @@
 //! | fingerprint | [`fingerprint`] | all of the above for one document, and the persisted spec |
 //! | LSH | [`lsh`] | bands × rows derived from the threshold for recall at the threshold |
 //! | verify | [`verify`] | exact Jaccard and containment of shingle sets |
+//! | compare | [`compare`] | every figure for one pair, and how the two relate |
 //! | group | [`cluster`] | union-find and the keep policy |
 //! | pipeline | [`dedup`] | the stages put together |
 //! | remember | [`index`] | a persistent, incremental index in one redb file |
@@ -44,6 +45,7 @@
 pub mod align;
 mod buckets;
 pub mod cluster;
+pub mod compare;
 pub mod corpus;
 pub mod dedup;
 mod error;

@@ -84,6 +84,16 @@ impl LshParams {
     }
 }
 
+/// The candidate pairs of a bucket of `members` documents ordered by input
+/// position, as pairs of positions `(i, j)` in the bucket with `i < j`: each
+/// of the first `centres` members paired with every member after it. At most
+/// `centres × members` pairs, never `members²`; with `centres ≥ members - 1`
+/// every pair. The pairs depend on the bucket alone, so a shuffle that
+/// gathers a bucket's members anywhere (Spark, Ray) produces exactly these.
+pub fn bucket_pairs(members: usize, centres: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..centres.min(members)).flat_map(move |i| (i + 1..members).map(move |j| (i, j)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +115,16 @@ mod tests {
             LshParams::for_threshold(0.8, 128, 0.99).ok(),
             Some(LshParams { bands: 21, rows: 6 })
         );
+    }
+
+    #[test]
+    fn bucket_pairs_pair_each_centre_with_every_later_member() {
+        let pairs: Vec<_> = bucket_pairs(4, 2).collect();
+        assert_eq!(pairs, [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3)]);
+        let all: Vec<_> = bucket_pairs(3, 8).collect();
+        assert_eq!(all, [(0, 1), (0, 2), (1, 2)]);
+        assert_eq!(bucket_pairs(1, 8).count(), 0);
+        assert_eq!(bucket_pairs(0, 8).count(), 0);
     }
 
     #[test]

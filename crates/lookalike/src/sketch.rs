@@ -46,16 +46,17 @@ pub struct Signature(pub Box<[u32]>);
 impl Signature {
     /// Fraction of equal slots: the estimate of Jaccard similarity.
     pub fn jaccard(&self, other: &Signature) -> f64 {
-        if self.0.is_empty() || self.0.len() != other.0.len() {
+        Signature::estimate(&self.0, &other.0)
+    }
+
+    /// Fraction of equal slots of two signatures given as slices; 0.0 when
+    /// they are empty or of different lengths (different sketch settings).
+    pub fn estimate(a: &[u32], b: &[u32]) -> f64 {
+        if a.is_empty() || a.len() != b.len() {
             return 0.0;
         }
-        let equal = self
-            .0
-            .iter()
-            .zip(other.0.iter())
-            .filter(|(a, b)| a == b)
-            .count();
-        equal as f64 / self.0.len() as f64
+        let equal = a.iter().zip(b).filter(|(x, y)| x == y).count();
+        equal as f64 / a.len() as f64
     }
 }
 

@@ -1,0 +1,309 @@
+"""lookalike: find copies, near-copies and reused passages in documents.
+
+Every function takes Arrow data -- a ``pyarrow.Table`` or ``RecordBatch``, a
+polars or pandas DataFrame, anything exposing the Arrow C interface -- or a
+plain list of strings, and returns Arrow data (``pyarrow``). The work runs in
+Rust with the GIL released.
+
+>>> import lookalike
+>>> out = lookalike.dedup(["Kerry arrives in Moscow for talks on Syria.",
+...                        "KERRY arrives in Moscow for talks on Syria!",
+...                        "Markets fell sharply on Tuesday."])
+>>> out.column("kept").to_pylist()
+[True, False, True]
+
+Settings mean what they mean on the command line (``lookalike dedup
+--help``): ``threshold`` 0.4 (Jaccard similarity of word 5-gram sets),
+``ngram`` 5, ``unit`` "words", ``slots`` 128, ``seed`` 0. Signatures, band
+hashes and shingles are ``int64``: Spark has no unsigned integers; a 32-bit
+slot keeps its value and a 64-bit hash keeps its bits.
+
+``lookalike.spark.dedup`` and ``lookalike.ray.dedup`` run the same
+deduplication on Spark and Ray, with the engine doing the shuffle, and find
+the same groups as ``lookalike.dedup`` and the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+import pyarrow as pa
+
+from . import _lookalike
+from ._lookalike import LookalikeError, __version__
+
+__all__ = [
+    "Index",
+    "LookalikeError",
+    "align",
+    "band_hashes",
+    "compare",
+    "dedup",
+    "fingerprints",
+    "lsh_params",
+    "signatures",
+    "__version__",
+]
+
+#: Defaults shared with the CLI.
+THRESHOLD = 0.4
+NGRAM = 5
+SLOTS = 128
+
+
+def _arrow(data: Any, text_column: str) -> Any:
+    """Anything Arrow-like passes through; a list of strings or a pandas
+    DataFrame becomes a pyarrow Table."""
+    if isinstance(data, (list, tuple)):
+        for i, t in enumerate(data):
+            if not isinstance(t, str):
+                raise LookalikeError(
+                    f"item {i} is {type(t).__name__}, not str: pass texts, or a table"
+                )
+        return pa.table({text_column: pa.array(list(data), pa.string())})
+    if hasattr(data, "__arrow_c_stream__") or hasattr(data, "__arrow_c_array__"):
+        return data
+    try:
+        import pandas as pd
+
+        if isinstance(data, pd.DataFrame):
+            return pa.Table.from_pandas(data, preserve_index=False)
+    except ImportError:
+        pass
+    raise LookalikeError(
+        f"cannot read {type(data).__name__}: pass a list of str, a pyarrow Table or "
+        "RecordBatch, or a DataFrame (pandas, polars)"
+    )
+
+
+def _like(data: Any, table: pa.Table) -> Any:
+    """Return a RecordBatch for a RecordBatch input, a Table otherwise."""
+    if isinstance(data, pa.RecordBatch):
+        return table.combine_chunks().to_batches()[0] if table.num_rows else (
+            pa.RecordBatch.from_pylist([], schema=table.schema)
+        )
+    return table
+
+
+def _fingerprint(
+    data: Any,
+    text_column: str,
+    outputs: Sequence[str],
+    threshold: float,
+    ngram: int,
+    unit: str,
+    slots: int,
+    seed: int,
+) -> Any:
+    table = _lookalike.fingerprint(
+        _arrow(data, text_column), text_column, list(outputs), threshold, ngram, unit, slots, seed
+    )
+    return _like(data, table)
+
+
+def signatures(
+    data: Any,
+    text_column: str = "text",
+    *,
+    ngram: int = NGRAM,
+    unit: str = "words",
+    slots: int = SLOTS,
+    seed: int = 0,
+) -> Any:
+    """Append ``signature`` (list<int64>, ``slots`` values; null for a text
+    without words): the MinHash signature of each row's text."""
+    return _fingerprint(data, text_column, ["signature"], THRESHOLD, ngram, unit, slots, seed)
+
+
+def band_hashes(
+    data: Any,
+    text_column: str = "text",
+    *,
+    threshold: float = THRESHOLD,
+    ngram: int = NGRAM,
+    unit: str = "words",
+    slots: int = SLOTS,
+    seed: int = 0,
+) -> Any:
+    """Append ``band_hashes`` (list<int64>, one per LSH band; null for a text
+    without words). Two rows are candidates when they share the hash of the
+    same band (same position in the list)."""
+    return _fingerprint(data, text_column, ["band_hashes"], threshold, ngram, unit, slots, seed)
+
+
+def fingerprints(
+    data: Any,
+    text_column: str = "text",
+    *,
+    threshold: float = THRESHOLD,
+    ngram: int = NGRAM,
+    unit: str = "words",
+    slots: int = SLOTS,
+    seed: int = 0,
+    shingles: bool = True,
+) -> Any:
+    """Append everything the pipelines need per row: ``length`` (bytes of
+    text), ``exact`` (16-byte hash of the normalised text), ``shingles``
+    (sorted set, unless ``shingles=False``), ``signature`` and
+    ``band_hashes``."""
+    outputs = ["length", "exact", "signature", "band_hashes"]
+    if shingles:
+        outputs.insert(2, "shingles")
+    return _fingerprint(data, text_column, outputs, threshold, ngram, unit, slots, seed)
+
+
+def lsh_params(threshold: float = THRESHOLD, slots: int = SLOTS) -> tuple[int, int]:
+    """Bands and rows derived from the threshold, as the CLI derives them."""
+    return _lookalike.lsh_params(threshold, slots)
+
+
+def dedup(
+    data: Any,
+    text_column: str = "text",
+    *,
+    threshold: float = THRESHOLD,
+    ngram: int = NGRAM,
+    unit: str = "words",
+    slots: int = SLOTS,
+    seed: int = 0,
+    keep: str = "first",
+    verification: str = "exact",
+    centres: int = 8,
+    bucket_cap: int = 10_000,
+) -> pa.Table:
+    """Group near-duplicate rows; one output row per input row, in order.
+
+    Columns: ``group`` (int64, the position of the group's first row; a row
+    without duplicates is its own group), ``kept`` (bool: which row of each
+    group to keep, by ``keep``: "first", "longest" or "shortest"),
+    ``similarity`` (to the kept row; 1.0 for the kept row and for rows
+    without duplicates) and ``relation`` ("exact", "near", or null).
+    The run's counters are in ``table.schema.metadata[b"lookalike.stats"]``
+    (JSON).
+    """
+    table, stats = _lookalike.dedup(
+        _arrow(data, text_column),
+        text_column,
+        threshold,
+        ngram,
+        unit,
+        slots,
+        seed,
+        keep,
+        verification,
+        centres,
+        bucket_cap,
+    )
+    return table.replace_schema_metadata({"lookalike.stats": stats})
+
+
+def compare(
+    a: str,
+    b: str,
+    *,
+    threshold: float = THRESHOLD,
+    containment: float = 0.5,
+    ngram: int = NGRAM,
+    unit: str = "words",
+    slots: int = SLOTS,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Every figure for one pair (the fields of ``lookalike compare --json``):
+    Jaccard and its estimate, containment both ways, LSH odds, passages and
+    the relation ("exact", "near", "contains", "contained-in",
+    "shares-passages" or "different")."""
+    return json.loads(
+        _lookalike.compare(a, b, threshold, containment, ngram, unit, slots, seed)
+    )
+
+
+def align(a: str, b: str, *, min_words: int = 8, max_gap: int = 4) -> dict[str, Any]:
+    """The passages two texts share and where they differ (the fields of
+    ``lookalike align --json``): per side its words, coverage and unshared
+    spans; the passages with character and byte offsets into both texts."""
+    return json.loads(_lookalike.align(a, b, min_words, max_gap))
+
+
+class Index:
+    """A persistent index in one file, the same file ``lookalike index`` and
+    ``lookalike serve`` use.
+
+    ``Index(path)`` opens an existing index; ``Index.create(path, ...)``
+    makes a new one with its settings fixed inside it.
+    """
+
+    def __init__(self, path: str, *, _create: bool = False, **settings: Any) -> None:
+        s = {"threshold": THRESHOLD, "ngram": NGRAM, "unit": "words", "slots": SLOTS,
+             "seed": 0, "store_text": False}
+        unknown = set(settings) - set(s)
+        if unknown:
+            raise LookalikeError(f"unknown settings {sorted(unknown)}; known: {sorted(s)}")
+        s.update(settings)
+        self._inner = _lookalike.Index(
+            str(path), _create, s["threshold"], s["ngram"], s["unit"], s["slots"], s["seed"],
+            s["store_text"],
+        )
+        self.path = str(path)
+
+    @classmethod
+    def create(
+        cls,
+        path: str,
+        *,
+        threshold: float = THRESHOLD,
+        ngram: int = NGRAM,
+        unit: str = "words",
+        slots: int = SLOTS,
+        seed: int = 0,
+        store_text: bool = False,
+    ) -> "Index":
+        """Create a new index file (an error if the file exists)."""
+        return cls(path, _create=True, threshold=threshold, ngram=ngram, unit=unit,
+                   slots=slots, seed=seed, store_text=store_text)
+
+    def _check(self, data: Any, store: bool, text_column: str, id_column: str,
+               source_column: str, time_column: str, window: str | None) -> list[dict]:
+        answer = self._inner.check(
+            _arrow(data, text_column), text_column, id_column, source_column, time_column,
+            store, window,
+        )
+        return json.loads(answer)
+
+    def add(self, data: Any, *, text_column: str = "text", id_column: str = "id",
+            source_column: str = "source", time_column: str = "timestamp",
+            window: str | None = None) -> list[dict]:
+        """For each row, the stored documents it duplicates; then store the
+        rows, all in one transaction. ``window`` ("7d") compares only with
+        documents published at most that long before."""
+        return self._check(data, True, text_column, id_column, source_column, time_column,
+                           window)
+
+    def query(self, data: Any, *, text_column: str = "text", id_column: str = "id",
+              source_column: str = "source", time_column: str = "timestamp",
+              window: str | None = None) -> list[dict]:
+        """Like :meth:`add`, storing nothing."""
+        return self._check(data, False, text_column, id_column, source_column, time_column,
+                           window)
+
+    def remove(self, ids: Sequence[str]) -> list[bool]:
+        """Forget documents; for each id, whether it was stored."""
+        return self._inner.remove(list(ids))
+
+    def get(self, id: str) -> dict | None:
+        """A stored document (id, signature, source, timestamp, text when
+        stored), or None."""
+        doc = self._inner.get(id)
+        return None if doc is None else json.loads(doc)
+
+    def stats(self) -> dict:
+        """Counts, the spec and the file's format version."""
+        return json.loads(self._inner.stats())
+
+    def verify(self) -> list[str]:
+        """Read the whole file and cross-check its tables; the problems found."""
+        return self._inner.verify()
+
+
+# Last: the pipelines import names defined above (and their engines lazily).
+from . import ray, spark  # noqa: E402

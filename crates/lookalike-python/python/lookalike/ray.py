@@ -1,0 +1,253 @@
+"""Deduplication on Ray Data, with Ray doing the shuffle.
+
+The same pipeline as :mod:`lookalike.spark`: fingerprints by
+``map_batches`` (Rust, GIL released), exact families and LSH buckets by
+``groupby``, candidate pairs by the library's own rule, pairs checked in Rust
+after joining both sides' fingerprints, and connected components by
+min-label propagation with pointer jumping over ``join`` until no label
+changes. Nothing is collected to the driver but counts. Joins need polars.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import THRESHOLD, NGRAM, SLOTS, LookalikeError, _lookalike
+
+_MAX_ROUNDS = 64
+
+
+def dedup(
+    dataset: Any,
+    text_col: str = "text",
+    id_col: str = "id",
+    *,
+    threshold: float = THRESHOLD,
+    ngram: int = NGRAM,
+    unit: str = "words",
+    slots: int = SLOTS,
+    seed: int = 0,
+    keep: str = "first",
+    verification: str = "exact",
+    centres: int = 8,
+    bucket_cap: int = 10_000,
+    order_col: str | None = None,
+    partitions: int = 4,
+) -> Any:
+    """Return ``dataset`` with ``group`` (the ``id_col`` value of the group's
+    first document) and ``kept`` (bool). Settings as in
+    :func:`lookalike.dedup`; ``partitions`` is the number of shuffle
+    partitions of each join. Ids must be unique (checked)."""
+    import ray.data
+
+    columns = dataset.columns()
+    for c in (text_col, id_col) + ((order_col,) if order_col else ()):
+        if c not in columns:
+            raise LookalikeError(f"no column {c!r}; the columns are {columns}")
+    if keep not in ("first", "longest", "shortest"):
+        raise LookalikeError(f'keep must be "first", "longest" or "shortest", got {keep!r}')
+    _lookalike.lsh_params(threshold, slots)
+    order_col = order_col or id_col
+
+    def internal(batch: pa.Table) -> pa.Table:
+        return pa.table({
+            "_id": batch[id_col], "_order": batch[order_col], "_text": batch[text_col],
+        })
+
+    docs = dataset.map_batches(internal, batch_format="pyarrow")
+    n = docs.count()
+    if docs.groupby("_id").count().count() != n:
+        raise LookalikeError(f"column {id_col!r} has duplicate values: ids must be unique")
+    # A position for "first": the sorted rows zipped with 0..n.
+    positions = ray.data.range(n).rename_columns({"id": "_pos"})
+    docs = docs.sort(["_order", "_id"]).zip(positions).materialize()
+
+    outputs = ["length", "exact", "shingles", "signature", "band_hashes"]
+    if verification == "signature":
+        outputs.remove("shingles")
+
+    def fingerprint(batch: pa.Table) -> pa.Table:
+        table = _lookalike.fingerprint(
+            batch.select(["_pos", "_text"]), "_text", outputs, threshold, ngram, unit, slots, seed
+        )
+        if "shingles" not in outputs:
+            table = table.append_column(
+                "shingles", pa.array([[]] * table.num_rows, pa.list_(pa.int64()))
+            )
+        # The exact hash as hex text: a plain key for every shuffle.
+        exact = pa.array([bytes(b).hex() for b in table["exact"].to_pylist()], pa.string())
+        table = table.set_column(table.schema.get_field_index("exact"), "exact", exact)
+        return table.drop_columns(["_text"])
+
+    fp = docs.map_batches(fingerprint, batch_format="pyarrow").materialize()
+    words = fp.filter(lambda row: row["signature"] is not None)
+
+    def family(group: pa.Table) -> pa.Table:
+        group = group.sort_by("_pos")
+        return group.append_column(
+            "_first", pa.array([group["_pos"][0].as_py()] * group.num_rows, pa.int64())
+        )
+
+    families = words.groupby("exact").map_groups(family, batch_format="pyarrow").materialize()
+
+    def family_edges(batch: pa.Table) -> pa.Table:
+        rest = batch.filter(pc.not_equal(batch["_pos"], batch["_first"]))
+        return pa.table({"a": rest["_first"], "b": rest["_pos"]})
+
+    def heads_of(batch: pa.Table) -> pa.Table:
+        return batch.filter(pc.equal(batch["_pos"], batch["_first"])).select(
+            ["_pos", "signature", "shingles", "band_hashes"]
+        )
+
+    exact_edges = families.map_batches(family_edges, batch_format="pyarrow")
+    heads = families.map_batches(heads_of, batch_format="pyarrow").materialize()
+
+    def explode(batch: pa.Table) -> pa.Table:
+        # One row (band, key, _pos) per band of each document.
+        lists = batch["band_hashes"].combine_chunks()
+        parents = pc.list_parent_indices(lists).to_numpy()
+        offsets = lists.offsets.to_numpy()
+        band = np.arange(len(parents)) - (offsets[parents] - offsets[0])
+        return pa.table({
+            "band": pa.array(band, pa.int64()),
+            "key": pc.list_flatten(lists),
+            "_pos": pc.take(batch["_pos"], pa.array(parents)),
+        })
+
+    def pairs_of(group: pa.Table) -> pa.Table:
+        members = pa.table({"members": pa.array([group["_pos"].to_pylist()], pa.list_(pa.int64()))})
+        table, _capped = _lookalike.bucket_pairs(members, "members", centres, bucket_cap)
+        return table
+
+    pairs = (
+        heads.map_batches(explode, batch_format="pyarrow")
+        .groupby(["band", "key"])
+        .map_groups(pairs_of, batch_format="pyarrow")
+        .groupby(["a", "b"])
+        .count()
+        .select_columns(["a", "b"])
+    )
+
+    def side(suffix: str):
+        def rename(batch: pa.Table) -> pa.Table:
+            return pa.table({
+                suffix: batch["_pos"],
+                f"signature_{suffix}": batch["signature"],
+                f"shingles_{suffix}": batch["shingles"],
+            })
+        return heads.map_batches(rename, batch_format="pyarrow")
+
+    candidates = pairs.join(side("a"), "inner", partitions, on=("a",)).join(
+        side("b"), "inner", partitions, on=("b",)
+    )
+
+    def check(batch: pa.Table) -> pa.Table:
+        table = _lookalike.check_pairs(batch, threshold, 0.15, verification)
+        passed = pc.fill_null(pc.greater_equal(table["similarity"], threshold), False)
+        return table.filter(passed).select(["a", "b"])
+
+    verified = candidates.map_batches(check, batch_format="pyarrow")
+    edges = verified.union(exact_edges).materialize()
+    labels = _components(edges, partitions)
+
+    def lengths(batch: pa.Table) -> pa.Table:
+        return batch.select(["_pos", "length"])
+
+    placed = fp.map_batches(lengths, batch_format="pyarrow").join(
+        labels.rename_columns({"v": "_pos"}), "left_outer", partitions, on=("_pos",)
+    )
+    ids = docs.select_columns(["_pos", "_id"])
+
+    def choose(group: pa.Table) -> pa.Table:
+        rows = sorted(zip(group["_pos"].to_pylist(), group["length"].to_pylist()))
+        if keep == "first":
+            kept = rows[0][0]
+        else:
+            sign = -1 if keep == "longest" else 1
+            kept = min(rows, key=lambda r: (sign * r[1], r[0]))[0]
+        root = rows[0][0]
+        return pa.table({
+            "_pos": pa.array([r[0] for r in rows], pa.int64()),
+            "_root": pa.array([root] * len(rows), pa.int64()),
+            "kept": pa.array([r[0] == kept for r in rows], pa.bool_()),
+        })
+
+    def rooted(batch: pa.Table) -> pa.Table:
+        label = batch["label"] if "label" in batch.column_names else pa.nulls(batch.num_rows, pa.int64())
+        root = pc.coalesce(label, batch["_pos"])
+        return pa.table({"_pos": batch["_pos"], "length": batch["length"], "_group_key": root})
+
+    decided = (
+        placed.map_batches(rooted, batch_format="pyarrow")
+        .groupby("_group_key")
+        .map_groups(choose, batch_format="pyarrow")
+    )
+    root_ids = ids.rename_columns({"_pos": "_root", "_id": "group"})
+    result = (
+        decided.join(root_ids, "inner", partitions, on=("_root",))
+        .join(ids, "inner", partitions, on=("_pos",))
+        .select_columns(["_id", "group", "kept"])
+    )
+    return dataset.join(result, "inner", partitions, on=(id_col,), right_on=("_id",))
+
+
+def _components(edges: Any, partitions: int) -> Any:
+    """Connected components of ``(a, b)`` edges as ``(v, label)``, label =
+    the smallest vertex of the component (see ``lookalike.spark``)."""
+
+    def both_ways(batch: pa.Table) -> pa.Table:
+        return pa.table({
+            "a": pa.concat_arrays([batch["a"].combine_chunks(), batch["b"].combine_chunks()]),
+            "b": pa.concat_arrays([batch["b"].combine_chunks(), batch["a"].combine_chunks()]),
+        })
+
+    both = edges.map_batches(both_ways, batch_format="pyarrow").materialize()
+
+    def least(group: pa.Table) -> pa.Table:
+        v = group["a"][0].as_py()
+        return pa.table({"v": [v], "label": [min(v, pc.min(group["b"]).as_py())]})
+
+    labels = both.groupby("a").map_groups(least, batch_format="pyarrow").materialize()
+    for _ in range(_MAX_ROUNDS):
+        # Each vertex proposes its label to its neighbours.
+        proposals = both.join(
+            labels.rename_columns({"v": "b"}), "inner", partitions, on=("b",)
+        )
+
+        def lowest(group: pa.Table) -> pa.Table:
+            return pa.table({"v": [group["a"][0].as_py()], "proposed": [pc.min(group["label"]).as_py()]})
+
+        proposed = proposals.groupby("a").map_groups(lowest, batch_format="pyarrow")
+        stepped = labels.join(proposed, "inner", partitions, on=("v",))
+
+        def take_min(batch: pa.Table) -> pa.Table:
+            return pa.table({"v": batch["v"], "label": pc.min_element_wise(batch["label"], batch["proposed"])})
+
+        stepped = stepped.map_batches(take_min, batch_format="pyarrow").materialize()
+        # Pointer jumping: each label takes its own label's label.
+        jumped = stepped.join(
+            stepped.rename_columns({"v": "label", "label": "label_of_label"}),
+            "inner", partitions, on=("label",),
+        )
+
+        def jump(batch: pa.Table) -> pa.Table:
+            return pa.table({
+                "v": batch["v"],
+                "label": pc.min_element_wise(batch["label"], batch["label_of_label"]),
+            })
+
+        jumped = jumped.map_batches(jump, batch_format="pyarrow").materialize()
+        compared = jumped.join(
+            labels.rename_columns({"label": "old"}), "inner", partitions, on=("v",)
+        )
+        changed = compared.filter(lambda row: row["label"] != row["old"]).count()
+        labels = jumped
+        if changed == 0:
+            return labels
+    raise LookalikeError(
+        f"connected components did not settle in {_MAX_ROUNDS} rounds; please report this"
+    )

@@ -1,0 +1,227 @@
+"""Deduplication on Spark, with Spark doing the shuffle.
+
+The pipeline is the CLI's, cut where a cluster needs it cut:
+
+1. ``mapInArrow`` fingerprints each partition in Rust (one thread per task:
+   Spark runs a task per core already);
+2. exact families: ``groupBy`` on the 16-byte hash of the normalised text;
+3. LSH: ``posexplode`` the band hashes, ``groupBy(band, hash)``, and turn
+   each bucket into candidate pairs with the library's own rule (each of the
+   first ``centres`` members with every later one);
+4. each pair is checked in Rust (signature estimate, then exact Jaccard of
+   the shingle sets) after joining both sides' fingerprints;
+5. connected components of the passing pairs by min-label propagation with
+   pointer jumping, in DataFrames, until no label changes.
+
+Nothing is collected to the driver but counts. Documents are ordered by
+``order_col`` (default: ``id_col``): "first" means smallest there, as
+"first" means earliest in the input on the command line.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pyarrow as pa
+
+from . import THRESHOLD, NGRAM, SLOTS, LookalikeError, _lookalike
+
+_MAX_ROUNDS = 64
+
+
+def dedup(
+    df: Any,
+    text_col: str = "text",
+    id_col: str = "id",
+    *,
+    threshold: float = THRESHOLD,
+    ngram: int = NGRAM,
+    unit: str = "words",
+    slots: int = SLOTS,
+    seed: int = 0,
+    keep: str = "first",
+    verification: str = "exact",
+    centres: int = 8,
+    bucket_cap: int = 10_000,
+    order_col: str | None = None,
+) -> Any:
+    """Return ``df`` with two more columns: ``group`` (the ``id_col`` value of
+    the group's first document; a document without duplicates is its own
+    group) and ``kept`` (bool). Settings as in :func:`lookalike.dedup`.
+    Ids must be unique (checked)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    for c in (text_col, id_col) + ((order_col,) if order_col else ()):
+        if c not in df.columns:
+            raise LookalikeError(f"no column {c!r}; the columns are {df.columns}")
+    if keep not in ("first", "longest", "shortest"):
+        raise LookalikeError(f'keep must be "first", "longest" or "shortest", got {keep!r}')
+    # Validates every setting before Spark starts a job.
+    _lookalike.lsh_params(threshold, slots)
+    order_col = order_col or id_col
+
+    docs = df.select(
+        F.col(id_col).alias("_id"), F.col(order_col).alias("_order"),
+        F.col(text_col).alias("_text"),
+    )
+    if docs.count() != docs.select("_id").distinct().count():
+        raise LookalikeError(f"column {id_col!r} has duplicate values: ids must be unique")
+    # After a range-partitioned sort, monotonically_increasing_id grows with
+    # the sort order: a position for "first" without a single-partition window.
+    docs = (
+        docs.orderBy("_order", "_id")
+        .withColumn("_pos", F.monotonically_increasing_id())
+        .drop("_order")
+    )
+
+    int_list = T.ArrayType(T.LongType())
+    fp_schema = T.StructType([
+        T.StructField("_pos", T.LongType()),
+        T.StructField("length", T.LongType()),
+        T.StructField("exact", T.BinaryType()),
+        T.StructField("shingles", int_list),
+        T.StructField("signature", int_list),
+        T.StructField("band_hashes", int_list),
+    ])
+    outputs = ["length", "exact", "shingles", "signature", "band_hashes"]
+    if verification == "signature":
+        # Pairs are checked on signatures alone: no shingle sets to ship.
+        outputs.remove("shingles")
+
+    def fingerprint(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            table = _lookalike.fingerprint(
+                batch.select(["_pos", "_text"]), "_text", outputs, threshold, ngram, unit,
+                slots, seed,
+            )
+            if "shingles" not in outputs:
+                empty = pa.array([[]] * table.num_rows, pa.list_(pa.int64()))
+                table = table.append_column("shingles", empty)
+            yield from table.select(fp_schema.names).to_batches()
+
+    fp = docs.mapInArrow(fingerprint, fp_schema).localCheckpoint()
+
+    # Exact families: every member joins the family's first; only the first
+    # goes on to LSH (documents without words take part in neither).
+    words = fp.filter(F.col("signature").isNotNull())
+    first = words.groupBy("exact").agg(F.min("_pos").alias("_first"))
+    families = words.join(first, "exact")
+    family_edges = families.filter(F.col("_pos") != F.col("_first")).select(
+        F.col("_first").alias("a"), F.col("_pos").alias("b")
+    )
+    heads = families.filter(F.col("_pos") == F.col("_first")).drop("_first")
+
+    members = (
+        heads.select("_pos", F.posexplode("band_hashes").alias("band", "key"))
+        .groupBy("band", "key")
+        .agg(F.collect_list("_pos").alias("members"))
+        .filter(F.size("members") >= 2)
+    )
+    pair_schema = T.StructType([T.StructField("a", T.LongType()), T.StructField("b", T.LongType())])
+
+    def pairs_of(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            table, _capped = _lookalike.bucket_pairs(
+                batch.select(["members"]), "members", centres, bucket_cap
+            )
+            yield from table.to_batches()
+
+    pairs = members.select("members").mapInArrow(pairs_of, pair_schema).distinct()
+
+    sides = heads.select("_pos", "signature", "shingles")
+    side_a = sides.select(
+        F.col("_pos").alias("a"), F.col("signature").alias("signature_a"),
+        F.col("shingles").alias("shingles_a"),
+    )
+    side_b = sides.select(
+        F.col("_pos").alias("b"), F.col("signature").alias("signature_b"),
+        F.col("shingles").alias("shingles_b"),
+    )
+    candidates = pairs.join(side_a, "a").join(side_b, "b").select(
+        "a", "b", "signature_a", "shingles_a", "signature_b", "shingles_b"
+    )
+    checked_schema = T.StructType(
+        pair_schema.fields + [T.StructField("similarity", T.DoubleType())]
+    )
+
+    def check(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            table = _lookalike.check_pairs(batch, threshold, 0.15, verification)
+            yield from table.select(["a", "b", "similarity"]).to_batches()
+
+    verified = (
+        candidates.mapInArrow(check, checked_schema)
+        .filter(F.col("similarity") >= threshold)
+        .select("a", "b")
+    )
+    edges = verified.unionByName(family_edges).localCheckpoint()
+    labels = _components(edges)
+
+    # Each document's group root (smallest position), then the kept member.
+    placed = fp.select("_pos", "length").join(labels, F.col("_pos") == F.col("v"), "left")
+    placed = placed.select(
+        "_pos", "length", F.coalesce(F.col("label"), F.col("_pos")).alias("_root")
+    )
+    if keep == "first":
+        choice = F.min("_pos")
+    else:
+        # Longest (or shortest) first; ties to the earliest, as the CLI does.
+        sign = -1 if keep == "longest" else 1
+        choice = F.min(F.struct((F.col("length") * sign).alias("l"), F.col("_pos").alias("p")))["p"]
+    chosen = placed.groupBy("_root").agg(choice.alias("_kept"))
+    ids = docs.select("_pos", "_id")
+    root_ids = ids.select(F.col("_pos").alias("_root"), F.col("_id").alias("group"))
+    result = (
+        placed.join(chosen, "_root")
+        .join(root_ids, "_root")
+        .join(ids, "_pos")
+        .select(
+            F.col("_id").alias("_gid"), "group",
+            (F.col("_pos") == F.col("_kept")).alias("kept"),
+        )
+    )
+    return df.join(result, df[id_col] == result["_gid"]).drop("_gid")
+
+
+def _components(edges: Any) -> Any:
+    """Connected components of an edge list ``(a, b)`` as ``(v, label)`` with
+    label = the smallest vertex of v's component, for every vertex on an
+    edge. Min-label propagation over edges, then pointer jumping (each label
+    takes its own label's label), until a round changes nothing: labels only
+    fall, stay inside the component, and the component's smallest vertex
+    keeps its own, so the fixed point is the minimum."""
+    from pyspark.sql import functions as F
+
+    both = edges.select("a", "b").unionByName(
+        edges.select(F.col("b").alias("a"), F.col("a").alias("b"))
+    ).distinct().localCheckpoint()
+    labels = both.groupBy(F.col("a").alias("v")).agg(
+        F.least(F.col("a"), F.min("b")).alias("label")
+    ).localCheckpoint()
+    for _ in range(_MAX_ROUNDS):
+        proposed = (
+            both.join(labels.select(F.col("v").alias("b"), "label"), "b")
+            .groupBy(F.col("a").alias("v"))
+            .agg(F.min("label").alias("proposed"))
+        )
+        stepped = labels.join(proposed, "v").select(
+            "v", F.least("label", "proposed").alias("label")
+        )
+        jumped = (
+            stepped.alias("s")
+            .join(stepped.alias("t"), F.col("s.label") == F.col("t.v"))
+            .select(F.col("s.v").alias("v"), F.least("s.label", "t.label").alias("label"))
+            .localCheckpoint()
+        )
+        changed = (
+            jumped.alias("n").join(labels.alias("o"), "v")
+            .filter(F.col("n.label") != F.col("o.label"))
+            .count()
+        )
+        labels = jumped
+        if changed == 0:
+            return labels
+    raise LookalikeError(
+        f"connected components did not settle in {_MAX_ROUNDS} rounds; please report this"
+    )

@@ -1,0 +1,795 @@
+//! # lookalike for Python
+//!
+//! The extension module `lookalike._lookalike`: thin wrappers that move Arrow
+//! data in and out of the `lookalike` library through the Arrow C interface
+//! (pyo3-arrow), with the GIL released while the library works. The Python
+//! package (`python/lookalike`) puts friendly signatures, docstrings and the
+//! Spark and Ray pipelines on top; nothing here decides anything the library
+//! does not already decide.
+//!
+//! Integers cross as `int64` because Spark has no unsigned types: a `u32`
+//! signature slot keeps its value, a `u64` hash (band key, shingle) keeps its
+//! bits (two's complement), so equal hashes stay equal and sort consistently
+//! within one run.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BinaryBuilder, BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
+};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3_arrow::PyTable;
+use pyo3_arrow::input::AnyRecordBatch;
+
+use lookalike::align::AlignConfig;
+use lookalike::cluster::KeepPolicy;
+use lookalike::compare::CompareConfig;
+use lookalike::dedup::{Dedup, DedupConfig, Relation, Verification, check_candidate};
+use lookalike::fingerprint::Fingerprinter;
+use lookalike::index::{CheckOptions, Index as LibIndex, IndexSpec, NewDoc};
+use lookalike::lsh::{LshParams, bucket_pairs as lib_bucket_pairs};
+use lookalike::shingle::{ShingleConfig, Unit};
+use lookalike::sketch::SketchConfig;
+
+create_exception!(
+    _lookalike,
+    LookalikeError,
+    PyValueError,
+    "An error from the lookalike library: bad settings, bad input data (the message names the row and column) or an index that cannot be used."
+);
+
+/// The one place where library errors become Python exceptions.
+fn lib_err(e: lookalike::Error) -> PyErr {
+    LookalikeError::new_err(e.to_string())
+}
+
+fn input_err(message: String) -> PyErr {
+    LookalikeError::new_err(message)
+}
+
+/// Settings shared by every function, as Python passes them.
+struct Settings {
+    config: DedupConfig,
+    lsh: LshParams,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn settings(
+    threshold: f64,
+    ngram: usize,
+    unit: &str,
+    slots: usize,
+    seed: u64,
+    keep: &str,
+    verification: &str,
+    centres: usize,
+    bucket_cap: usize,
+) -> PyResult<Settings> {
+    let unit = match unit {
+        "words" => Unit::Words,
+        "chars" => Unit::Chars,
+        other => {
+            return Err(input_err(format!(
+                "unit must be \"words\" or \"chars\", got {other:?}"
+            )));
+        }
+    };
+    let keep = match keep {
+        "first" => KeepPolicy::First,
+        "longest" => KeepPolicy::Longest,
+        "shortest" => KeepPolicy::Shortest,
+        other => {
+            return Err(input_err(format!(
+                "keep must be \"first\", \"longest\" or \"shortest\", got {other:?}"
+            )));
+        }
+    };
+    let verification = match verification {
+        "exact" => Verification::Exact,
+        "signature" => Verification::Signature,
+        other => {
+            return Err(input_err(format!(
+                "verification must be \"exact\" or \"signature\", got {other:?}"
+            )));
+        }
+    };
+    let config = DedupConfig {
+        threshold,
+        shingle: ShingleConfig {
+            unit,
+            n: ngram,
+            seed,
+        },
+        sketch: SketchConfig { slots, seed },
+        keep,
+        verification,
+        representatives: centres,
+        bucket_cap,
+        ..DedupConfig::default()
+    };
+    // Dedup::new validates every setting and derives bands × rows.
+    let lsh = Dedup::new(config.clone()).map_err(lib_err)?.lsh();
+    Ok(Settings { config, lsh })
+}
+
+/// Read a whole Arrow input (table, batch or stream) while holding the GIL:
+/// a stream exported by Python may call back into Python.
+fn read_batches(data: AnyRecordBatch) -> PyResult<(Vec<RecordBatch>, Arc<Schema>)> {
+    let reader = data.into_reader()?;
+    let schema = reader.schema();
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| input_err(format!("cannot read the Arrow input: {e}")))?;
+    Ok((batches, schema))
+}
+
+/// The strings of column `name`, with a message naming the column and row
+/// for a missing column, another type or a null.
+fn strings(batch: &RecordBatch, name: &str, first_row: usize) -> PyResult<Vec<String>> {
+    let col = column(batch, name)?;
+    let get = |i: usize| -> Option<&str> {
+        match col.data_type() {
+            DataType::Utf8 => Some(col.as_string::<i32>().value(i)),
+            DataType::LargeUtf8 => Some(col.as_string::<i64>().value(i)),
+            DataType::Utf8View => Some(col.as_string_view().value(i)),
+            _ => None,
+        }
+    };
+    if !matches!(
+        col.data_type(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    ) {
+        return Err(input_err(format!(
+            "column {name:?} holds {}, not text: pass the name of a string column",
+            col.data_type()
+        )));
+    }
+    (0..col.len())
+        .map(|i| {
+            if col.is_null(i) {
+                Err(input_err(format!(
+                    "row {}: column {name:?} is null: give every row a text (an empty string is kept and never grouped)",
+                    first_row + i
+                )))
+            } else {
+                Ok(get(i).unwrap_or_default().to_string())
+            }
+        })
+        .collect()
+}
+
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> PyResult<&'a ArrayRef> {
+    batch.column_by_name(name).ok_or_else(|| {
+        let have: Vec<&str> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        input_err(format!(
+            "no column {name:?}; the columns are {have:?}: name the right one"
+        ))
+    })
+}
+
+/// Column `name` as `list<int64>`, with a message naming it otherwise.
+fn int_lists<'a>(
+    batch: &'a RecordBatch,
+    name: &str,
+) -> PyResult<&'a arrow_array::GenericListArray<i32>> {
+    let col = column(batch, name)?;
+    let list = col
+        .as_list_opt::<i32>()
+        .filter(|l| l.values().data_type() == &DataType::Int64);
+    list.ok_or_else(|| {
+        input_err(format!(
+            "column {name:?} holds {}, not list<int64>",
+            col.data_type()
+        ))
+    })
+}
+
+fn list_values(list: &arrow_array::GenericListArray<i32>, i: usize) -> Vec<i64> {
+    if list.is_null(i) {
+        return Vec::new();
+    }
+    list.value(i).as_primitive::<Int64Type>().values().to_vec()
+}
+
+fn list_field(name: &str) -> Field {
+    Field::new(
+        name,
+        DataType::List(Arc::new(Field::new("item", DataType::Int64, true))),
+        true,
+    )
+}
+
+/// `batch` with `extra` columns appended.
+fn append(batch: &RecordBatch, extra: Vec<(Field, ArrayRef)>) -> PyResult<RecordBatch> {
+    let mut fields: Vec<Field> = batch
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let mut columns = batch.columns().to_vec();
+    for (f, c) in extra {
+        fields.push(f);
+        columns.push(c);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| input_err(format!("cannot build the output: {e}")))
+}
+
+fn table_out(
+    py: Python<'_>,
+    batches: Vec<RecordBatch>,
+    schema: Arc<Schema>,
+) -> PyResult<Py<PyAny>> {
+    let schema = batches.first().map(|b| b.schema()).unwrap_or(schema);
+    Ok(PyTable::try_new(batches, schema)?
+        .into_pyarrow(py)?
+        .unbind())
+}
+
+/// Which per-document columns [`fingerprint`] appends.
+const OUTPUTS: [&str; 5] = ["length", "exact", "shingles", "signature", "band_hashes"];
+
+/// Append fingerprint columns (any of `length`, `exact`, `shingles`,
+/// `signature`, `band_hashes`, in that order) to every row of `data`.
+#[pyfunction]
+#[pyo3(signature = (data, text_column, outputs, threshold, ngram, unit, slots, seed))]
+#[allow(clippy::too_many_arguments)]
+fn fingerprint(
+    py: Python<'_>,
+    data: AnyRecordBatch,
+    text_column: &str,
+    outputs: Vec<String>,
+    threshold: f64,
+    ngram: usize,
+    unit: &str,
+    slots: usize,
+    seed: u64,
+) -> PyResult<Py<PyAny>> {
+    for o in &outputs {
+        if !OUTPUTS.contains(&o.as_str()) {
+            return Err(input_err(format!(
+                "unknown output {o:?}; known: {OUTPUTS:?}"
+            )));
+        }
+    }
+    let s = settings(
+        threshold, ngram, unit, slots, seed, "first", "exact", 8, 10_000,
+    )?;
+    let fp = Fingerprinter {
+        shingle: s.config.shingle,
+        sketch: s.config.sketch,
+    };
+    let (batches, schema) = read_batches(data)?;
+    let mut row = 0;
+    let mut texts = Vec::with_capacity(batches.len());
+    for b in &batches {
+        texts.push(strings(b, text_column, row)?);
+        row += b.num_rows();
+    }
+    let want = |name: &str| outputs.iter().any(|o| o == name);
+    let out = py.detach(|| {
+        batches
+            .iter()
+            .zip(texts)
+            .map(|(b, texts)| {
+                let n = texts.len();
+                let mut length = Int64Builder::with_capacity(n);
+                let mut exact = BinaryBuilder::new();
+                let mut shingles = ListBuilder::new(Int64Builder::new());
+                let mut signature = ListBuilder::new(Int64Builder::new());
+                let mut bands = ListBuilder::new(Int64Builder::new());
+                for t in &texts {
+                    let f = fp.fingerprint(t);
+                    length.append_value(t.len() as i64);
+                    exact.append_value(f.exact.to_le_bytes());
+                    shingles.append_value(f.shingles.hashes.iter().map(|&h| Some(h as i64)));
+                    match &f.signature {
+                        Some(sig) => {
+                            signature.append_value(sig.0.iter().map(|&v| Some(v as i64)));
+                            bands.append_value(
+                                (0..s.lsh.bands).map(|band| Some(s.lsh.band_key(sig, band) as i64)),
+                            );
+                        }
+                        None => {
+                            signature.append_null();
+                            bands.append_null();
+                        }
+                    }
+                }
+                let mut extra: Vec<(Field, ArrayRef)> = Vec::new();
+                if want("length") {
+                    extra.push((
+                        Field::new("length", DataType::Int64, false),
+                        Arc::new(length.finish()),
+                    ));
+                }
+                if want("exact") {
+                    extra.push((
+                        Field::new("exact", DataType::Binary, false),
+                        Arc::new(exact.finish()),
+                    ));
+                }
+                if want("shingles") {
+                    extra.push((list_field("shingles"), Arc::new(shingles.finish())));
+                }
+                if want("signature") {
+                    extra.push((list_field("signature"), Arc::new(signature.finish())));
+                }
+                if want("band_hashes") {
+                    extra.push((list_field("band_hashes"), Arc::new(bands.finish())));
+                }
+                append(b, extra)
+            })
+            .collect::<PyResult<Vec<_>>>()
+    })?;
+    table_out(py, out, empty_schema_with(&schema, &outputs))
+}
+
+/// The output schema of [`fingerprint`] for an input with no batches.
+fn empty_schema_with(schema: &Arc<Schema>, outputs: &[String]) -> Arc<Schema> {
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    for name in OUTPUTS {
+        if outputs.iter().any(|o| o == name) {
+            fields.push(match name {
+                "length" => Field::new("length", DataType::Int64, false),
+                "exact" => Field::new("exact", DataType::Binary, false),
+                other => list_field(other),
+            });
+        }
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// Bands × rows derived from the settings, as `(bands, rows)`.
+#[pyfunction]
+#[pyo3(signature = (threshold, slots))]
+fn lsh_params(threshold: f64, slots: usize) -> PyResult<(usize, usize)> {
+    let s = settings(threshold, 5, "words", slots, 0, "first", "exact", 8, 10_000)?;
+    Ok((s.lsh.bands, s.lsh.rows))
+}
+
+/// The candidate pairs of buckets: for each row, the `members` list (int64
+/// positions in input order, any order inside the list) becomes the pairs
+/// `(a, b)` of `lookalike.lsh::bucket_pairs` (each of the first `centres`
+/// members with every later one). Rows of more than `bucket_cap` members
+/// are skipped; the second value returned counts them.
+#[pyfunction]
+#[pyo3(signature = (data, members_column, centres, bucket_cap))]
+fn bucket_pairs(
+    py: Python<'_>,
+    data: AnyRecordBatch,
+    members_column: &str,
+    centres: usize,
+    bucket_cap: usize,
+) -> PyResult<(Py<PyAny>, usize)> {
+    let (batches, _) = read_batches(data)?;
+    let mut a = Int64Builder::new();
+    let mut b = Int64Builder::new();
+    let mut capped = 0;
+    for batch in &batches {
+        let lists = int_lists(batch, members_column)?;
+        for i in 0..lists.len() {
+            let mut m = list_values(lists, i);
+            m.sort_unstable();
+            m.dedup();
+            if m.len() > bucket_cap {
+                capped += 1;
+                continue;
+            }
+            for (x, y) in lib_bucket_pairs(m.len(), centres) {
+                a.append_value(m[x]);
+                b.append_value(m[y]);
+            }
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("a", DataType::Int64, false),
+        Field::new("b", DataType::Int64, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![Arc::new(a.finish()), Arc::new(b.finish())];
+    let batch = RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| input_err(format!("cannot build the pairs: {e}")))?;
+    Ok((table_out(py, vec![batch], schema)?, capped))
+}
+
+/// Check candidate pairs: columns `signature_a`, `shingles_a`,
+/// `signature_b`, `shingles_b` (list<int64>) give each side; appends
+/// `similarity` (float64; null when the signature estimate rejected the
+/// pair without the exact comparison). A pair passes when similarity ≥
+/// threshold: `lookalike::dedup::check_candidate`, as `dedup` checks it.
+#[pyfunction]
+#[pyo3(signature = (data, threshold, margin, verification))]
+fn check_pairs(
+    py: Python<'_>,
+    data: AnyRecordBatch,
+    threshold: f64,
+    margin: f64,
+    verification: &str,
+) -> PyResult<Py<PyAny>> {
+    let s = settings(
+        threshold,
+        5,
+        "words",
+        128,
+        0,
+        "first",
+        verification,
+        8,
+        10_000,
+    )?;
+    let (batches, schema) = read_batches(data)?;
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in &batches {
+        let cols = [
+            int_lists(batch, "signature_a")?,
+            int_lists(batch, "shingles_a")?,
+            int_lists(batch, "signature_b")?,
+            int_lists(batch, "shingles_b")?,
+        ];
+        let mut sim = Float64Builder::with_capacity(batch.num_rows());
+        py.detach(|| {
+            for i in 0..batch.num_rows() {
+                let side = |sig: usize, set: usize| {
+                    let slots: Vec<u32> = list_values(cols[sig], i)
+                        .iter()
+                        .map(|&v| v as u32)
+                        .collect();
+                    let hashes: Vec<u64> = list_values(cols[set], i)
+                        .iter()
+                        .map(|&v| v as u64)
+                        .collect();
+                    (slots, hashes)
+                };
+                let (sa, ha) = side(0, 1);
+                let (sb, hb) = side(2, 3);
+                let checked = check_candidate(
+                    s.config.verification,
+                    threshold,
+                    margin,
+                    (&sa, &ha),
+                    (&sb, &hb),
+                );
+                sim.append_option(checked);
+            }
+        });
+        out.push(append(
+            batch,
+            vec![(
+                Field::new("similarity", DataType::Float64, true),
+                Arc::new(sim.finish()),
+            )],
+        )?);
+    }
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("similarity", DataType::Float64, true));
+    table_out(py, out, Arc::new(Schema::new(fields)))
+}
+
+/// Deduplicate the rows of `data`: per row, `group` (the position of the
+/// group's first row; its own position when it has no duplicate), `kept`,
+/// `similarity` to the kept row and `relation` ("exact", "near", or null
+/// for rows without duplicates).
+#[pyfunction]
+#[pyo3(signature = (data, text_column, threshold, ngram, unit, slots, seed, keep, verification, centres, bucket_cap))]
+#[allow(clippy::too_many_arguments)]
+fn dedup(
+    py: Python<'_>,
+    data: AnyRecordBatch,
+    text_column: &str,
+    threshold: f64,
+    ngram: usize,
+    unit: &str,
+    slots: usize,
+    seed: u64,
+    keep: &str,
+    verification: &str,
+    centres: usize,
+    bucket_cap: usize,
+) -> PyResult<(Py<PyAny>, String)> {
+    let s = settings(
+        threshold,
+        ngram,
+        unit,
+        slots,
+        seed,
+        keep,
+        verification,
+        centres,
+        bucket_cap,
+    )?;
+    let (batches, _) = read_batches(data)?;
+    let mut docs = Vec::new();
+    for b in &batches {
+        for t in strings(b, text_column, docs.len())? {
+            docs.push((docs.len().to_string(), t));
+        }
+    }
+    let outcome = py.detach(|| -> Result<_, lookalike::Error> {
+        let mut run = Dedup::new(s.config)?;
+        run.add_batch(docs);
+        Ok(run.finish())
+    });
+    let outcome = outcome.map_err(lib_err)?;
+    let n = outcome.kept.len();
+    let mut group: Vec<i64> = (0..n as i64).collect();
+    let mut similarity = vec![1.0f64; n];
+    let mut relation: Vec<Option<&str>> = vec![None; n];
+    for g in &outcome.groups {
+        let first = g.members[0].index as i64;
+        for m in &g.members {
+            group[m.index] = first;
+            similarity[m.index] = m.similarity;
+            relation[m.index] = Some(match m.relation {
+                Relation::Exact => "exact",
+                Relation::Near => "near",
+            });
+        }
+    }
+    let mut kept = BooleanBuilder::with_capacity(n);
+    kept.append_slice(&outcome.kept);
+    let mut rel = StringBuilder::new();
+    for r in relation {
+        rel.append_option(r);
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("group", DataType::Int64, false),
+        Field::new("kept", DataType::Boolean, false),
+        Field::new("similarity", DataType::Float64, false),
+        Field::new("relation", DataType::Utf8, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(group)),
+        Arc::new(kept.finish()),
+        Arc::new(arrow_array::Float64Array::from(similarity)),
+        Arc::new(rel.finish()),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| input_err(format!("cannot build the output: {e}")))?;
+    let stats = serde_json::to_string(&outcome.stats).unwrap_or_default();
+    Ok((table_out(py, vec![batch], schema)?, stats))
+}
+
+/// Every figure for one pair, as JSON (the fields of `lookalike compare
+/// --json`).
+#[pyfunction]
+#[pyo3(signature = (a, b, threshold, containment, ngram, unit, slots, seed))]
+#[allow(clippy::too_many_arguments)]
+fn compare(
+    py: Python<'_>,
+    a: &str,
+    b: &str,
+    threshold: f64,
+    containment: f64,
+    ngram: usize,
+    unit: &str,
+    slots: usize,
+    seed: u64,
+) -> PyResult<String> {
+    let s = settings(
+        threshold, ngram, unit, slots, seed, "first", "exact", 8, 10_000,
+    )?;
+    let config = CompareConfig {
+        fingerprinter: Fingerprinter {
+            shingle: s.config.shingle,
+            sketch: s.config.sketch,
+        },
+        threshold,
+        containment,
+    };
+    let c = py.detach(|| config.compare(a, b)).map_err(lib_err)?;
+    serde_json::to_string(&c).map_err(|e| input_err(e.to_string()))
+}
+
+/// The passages two texts share, as JSON (the fields of `lookalike align
+/// --json`).
+#[pyfunction]
+#[pyo3(signature = (a, b, min_words, max_gap))]
+fn align(py: Python<'_>, a: &str, b: &str, min_words: usize, max_gap: usize) -> PyResult<String> {
+    let config = AlignConfig {
+        min_passage_words: min_words,
+        max_gap_words: max_gap,
+        ..AlignConfig::default()
+    };
+    let al = py.detach(|| config.align(a, b));
+    serde_json::to_string(&al.view((None, None))).map_err(|e| input_err(e.to_string()))
+}
+
+/// A persistent index file, the same one `lookalike index` uses.
+#[pyclass(frozen, module = "lookalike._lookalike")]
+struct Index {
+    inner: LibIndex,
+}
+
+#[pymethods]
+impl Index {
+    /// Open an existing index, or create one when `create` is true.
+    #[new]
+    #[pyo3(signature = (path, create, threshold, ngram, unit, slots, seed, store_text))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        create: bool,
+        threshold: f64,
+        ngram: usize,
+        unit: &str,
+        slots: usize,
+        seed: u64,
+        store_text: bool,
+    ) -> PyResult<Index> {
+        let inner = if create {
+            let s = settings(
+                threshold, ngram, unit, slots, seed, "first", "exact", 8, 10_000,
+            )?;
+            let fp = Fingerprinter {
+                shingle: s.config.shingle,
+                sketch: s.config.sketch,
+            };
+            let spec = IndexSpec::new(&fp, threshold, store_text).map_err(lib_err)?;
+            py.detach(|| LibIndex::create(&path, spec))
+        } else {
+            py.detach(|| LibIndex::open(&path))
+        };
+        Ok(Index {
+            inner: inner.map_err(lib_err)?,
+        })
+    }
+
+    /// Check (and with `store`, store) the rows of `data`; JSON list of
+    /// the answers, one per row.
+    #[pyo3(signature = (data, text_column, id_column, source_column, time_column, store, window))]
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &self,
+        py: Python<'_>,
+        data: AnyRecordBatch,
+        text_column: &str,
+        id_column: &str,
+        source_column: &str,
+        time_column: &str,
+        store: bool,
+        window: Option<&str>,
+    ) -> PyResult<String> {
+        let window = window
+            .map(lookalike::time::parse_span)
+            .transpose()
+            .map_err(|e| input_err(format!("window: {e}")))?;
+        let (batches, _) = read_batches(data)?;
+        let mut docs = Vec::new();
+        for b in &batches {
+            let first = docs.len();
+            let texts = strings(b, text_column, first)?;
+            let ids = strings(b, id_column, first)?;
+            let sources = match b.column_by_name(source_column) {
+                Some(_) => Some(optional_strings(b, source_column)?),
+                None => None,
+            };
+            let times = timestamps(b, time_column, first)?;
+            for (i, (text, id)) in texts.into_iter().zip(ids).enumerate() {
+                docs.push(NewDoc {
+                    id,
+                    text,
+                    source: sources.as_ref().and_then(|s| s[i].clone()),
+                    timestamp: times.as_ref().and_then(|t| t[i]),
+                });
+            }
+        }
+        let opts = CheckOptions { store, window };
+        let checked = py
+            .detach(|| self.inner.check_batch(&docs, &opts))
+            .map_err(lib_err)?;
+        serde_json::to_string(&checked).map_err(|e| input_err(e.to_string()))
+    }
+
+    /// Forget documents by id; for each, whether it was stored.
+    fn remove(&self, py: Python<'_>, ids: Vec<String>) -> PyResult<Vec<bool>> {
+        py.detach(|| self.inner.remove(&ids)).map_err(lib_err)
+    }
+
+    /// A stored document as JSON, or None.
+    fn get(&self, py: Python<'_>, id: &str) -> PyResult<Option<String>> {
+        let doc = py.detach(|| self.inner.get(id)).map_err(lib_err)?;
+        doc.map(|d| serde_json::to_string(&d).map_err(|e| input_err(e.to_string())))
+            .transpose()
+    }
+
+    /// Counts and the spec, as JSON.
+    fn stats(&self, py: Python<'_>) -> PyResult<String> {
+        let st = py.detach(|| self.inner.stats()).map_err(lib_err)?;
+        serde_json::to_string(&st).map_err(|e| input_err(e.to_string()))
+    }
+
+    /// Read the whole file and cross-check its tables; the problems found.
+    fn verify(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        py.detach(|| self.inner.verify()).map_err(lib_err)
+    }
+}
+
+/// An optional string column: nulls stay None.
+fn optional_strings(batch: &RecordBatch, name: &str) -> PyResult<Vec<Option<String>>> {
+    let col = column(batch, name)?;
+    let cast = arrow_select_cast(col, name)?;
+    let s = cast.as_string::<i32>();
+    Ok((0..s.len())
+        .map(|i| (!s.is_null(i)).then(|| s.value(i).to_string()))
+        .collect())
+}
+
+fn arrow_select_cast(col: &ArrayRef, name: &str) -> PyResult<ArrayRef> {
+    match col.data_type() {
+        DataType::Utf8 => Ok(col.clone()),
+        DataType::LargeUtf8 | DataType::Utf8View => {
+            let values: Vec<Option<String>> = (0..col.len())
+                .map(|i| {
+                    (!col.is_null(i)).then(|| match col.data_type() {
+                        DataType::LargeUtf8 => col.as_string::<i64>().value(i).to_string(),
+                        _ => col.as_string_view().value(i).to_string(),
+                    })
+                })
+                .collect();
+            Ok(Arc::new(arrow_array::StringArray::from(values)))
+        }
+        other => Err(input_err(format!(
+            "column {name:?} holds {other}, not text"
+        ))),
+    }
+}
+
+/// The time column, when present: int64 seconds since 1970, or text as
+/// `lookalike index add` reads it (RFC 3339 or a date). Nulls stay None.
+fn timestamps(
+    batch: &RecordBatch,
+    name: &str,
+    first_row: usize,
+) -> PyResult<Option<Vec<Option<i64>>>> {
+    let Some(col) = batch.column_by_name(name) else {
+        return Ok(None);
+    };
+    if let Some(ints) = col.as_primitive_opt::<Int64Type>() {
+        return Ok(Some(
+            (0..ints.len())
+                .map(|i| (!ints.is_null(i)).then(|| ints.value(i)))
+                .collect(),
+        ));
+    }
+    let text = arrow_select_cast(col, name)?;
+    let s = text.as_string::<i32>();
+    (0..s.len())
+        .map(|i| {
+            if s.is_null(i) {
+                return Ok(None);
+            }
+            lookalike::time::parse_timestamp(s.value(i))
+                .map(Some)
+                .map_err(|e| input_err(format!("row {}: column {name:?}: {e}", first_row + i)))
+        })
+        .collect::<PyResult<Vec<_>>>()
+        .map(Some)
+}
+
+#[pymodule]
+fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("LookalikeError", m.py().get_type::<LookalikeError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(fingerprint, m)?)?;
+    m.add_function(wrap_pyfunction!(lsh_params, m)?)?;
+    m.add_function(wrap_pyfunction!(bucket_pairs, m)?)?;
+    m.add_function(wrap_pyfunction!(check_pairs, m)?)?;
+    m.add_function(wrap_pyfunction!(dedup, m)?)?;
+    m.add_function(wrap_pyfunction!(compare, m)?)?;
+    m.add_function(wrap_pyfunction!(align, m)?)?;
+    m.add_class::<Index>()?;
+    Ok(())
+}

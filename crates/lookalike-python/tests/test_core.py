@@ -1,0 +1,185 @@
+"""The Python functions against the library's golden vectors, the CLI, and
+bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+import lookalike
+
+ROOT = Path(__file__).resolve().parents[3]
+GOLDEN = ROOT / "crates" / "lookalike" / "tests" / "golden" / "fingerprints.json"
+
+
+def test_fingerprints_match_the_golden_vectors_pinned_in_rust():
+    cases = json.loads(GOLDEN.read_text())["cases"]
+    table = pa.table({"text": [c["text"] for c in cases]})
+    fp = lookalike.fingerprints(table)
+    high = lookalike.band_hashes(table, threshold=0.8)
+    for i, c in enumerate(cases):
+        assert fp["exact"][i].as_py().hex() == "".join(
+            reversed([c["exact"][j : j + 2] for j in range(0, 32, 2)])
+        )
+        assert fp["shingles"][i].as_py() == c["shingles"]
+        assert fp["signature"][i].as_py() == c["signature"]
+        assert fp["band_hashes"][i].as_py() == c["band_hashes_0.4"]
+        assert high["band_hashes"][i].as_py() == c["band_hashes_0.8"]
+    assert lookalike.signatures(table)["signature"].to_pylist() == [c["signature"] for c in cases]
+
+
+def test_inputs_of_every_arrow_kind_give_one_answer():
+    texts = ["the same words in the same order here", "the same words in the same order here!", ""]
+    want = lookalike.signatures(texts)["signature"].to_pylist()
+    assert want[2] is None and want[0] == want[1]
+    batch = pa.record_batch({"text": texts})
+    out = lookalike.signatures(batch)
+    assert isinstance(out, pa.RecordBatch)
+    assert out["signature"].to_pylist() == want
+    large = pa.table({"text": pa.array(texts, pa.large_string())})
+    assert lookalike.signatures(large)["signature"].to_pylist() == want
+    import pandas as pd
+
+    assert lookalike.signatures(pd.DataFrame({"text": texts}))["signature"].to_pylist() == want
+    polars = pytest.importorskip("polars")
+    assert lookalike.signatures(polars.DataFrame({"text": texts}))["signature"].to_pylist() == want
+
+
+def groups_of(ids, table) -> tuple[set, set]:
+    """Groups of two or more (as frozensets of ids) and the kept ids."""
+    by_group: dict = {}
+    for i, g in zip(ids, table["group"].to_pylist()):
+        by_group.setdefault(g, set()).add(i)
+    groups = {frozenset(m) for m in by_group.values() if len(m) > 1}
+    kept = {i for i, k in zip(ids, table["kept"].to_pylist()) if k}
+    return groups, kept
+
+
+def cli_groups(cli, corpus_file, ids, *flags) -> tuple[set, set]:
+    out = corpus_file.parent / "clusters.jsonl"
+    subprocess.run(
+        [cli, "dedup", corpus_file, "--clusters", out, *flags], check=True, capture_output=True
+    )
+    groups, removed = set(), set()
+    for line in out.read_text().splitlines():
+        c = json.loads(line)
+        members = {m["id"] for m in c["members"]}
+        groups.add(frozenset(members))
+        removed |= members - {c["kept"]}
+    return groups, set(ids) - removed
+
+
+@pytest.mark.parametrize(
+    "settings,flags",
+    [
+        ({}, []),
+        ({"threshold": 0.8, "keep": "longest"}, ["--threshold", "0.8", "--keep", "longest"]),
+        ({"ngram": 3, "keep": "shortest"}, ["--ngram", "3", "--keep", "shortest"]),
+    ],
+)
+def test_dedup_finds_the_groups_the_cli_finds(cli, corpus, corpus_file, settings, flags):
+    ids = [d["id"] for d in corpus]
+    out = lookalike.dedup(pa.table({"id": ids, "text": [d["text"] for d in corpus]}), **settings)
+    got = groups_of(ids, out)
+    want = cli_groups(cli, corpus_file, ids, *flags)
+    assert want[0], "the corpus must have groups for this test to mean anything"
+    assert got == want
+    stats = json.loads(out.schema.metadata[b"lookalike.stats"])
+    assert stats["documents"] == len(corpus)
+    assert stats["kept"] == len(want[1])
+
+
+def test_compare_and_align_give_the_cli_json(cli):
+    news = ROOT / "examples" / "news" / "river-flood"
+    a, b = news / "original.txt", news / "update.txt"
+    mine = lookalike.compare(a.read_text(), b.read_text())
+    theirs = json.loads(subprocess.run([cli, "compare", a, b, "--json"], check=True,
+                                       capture_output=True, text=True).stdout)
+    for side in ("a", "b"):
+        theirs[side].pop("path")
+    assert mine == theirs
+    assert mine["relation"] == "near"
+    aligned = lookalike.align(a.read_text(), b.read_text())
+    theirs = json.loads(subprocess.run([cli, "align", a, b, "--json"], check=True,
+                                       capture_output=True, text=True).stdout)
+    for side in ("a", "b"):
+        theirs[side].pop("path")
+    assert aligned == theirs
+    assert aligned["passages"]
+
+
+def test_the_seeds_two_versions_group_and_the_third_stays_apart(seeds):
+    texts = [p.read_text() for p in seeds]
+    out = lookalike.dedup(texts)
+    assert out["group"].to_pylist() == [0, 0, 2]
+    assert lookalike.compare(texts[0], texts[1])["relation"] == "near"
+    assert lookalike.compare(texts[0], texts[2])["relation"] != "near"
+
+
+def test_index_opens_the_file_the_cli_made(cli, tmp_path):
+    path = tmp_path / "news.redb"
+    subprocess.run([cli, "index", "create", path, "--store-text"], check=True, capture_output=True)
+    news = ROOT / "examples" / "news" / "harbour-bridge"
+    first = pa.table({"id": ["orig"], "text": [(news / "original.txt").read_text()],
+                      "source": ["wire"], "timestamp": ["2026-11-20T08:00:00Z"]})
+    index = lookalike.Index(path)
+    answer = index.add(first)
+    assert answer[0]["stored"] and answer[0]["matches"] == []
+    repost = pa.table({"id": ["re"], "text": [(news / "repost.txt").read_text()]})
+    matches = index.query(repost)[0]["matches"]
+    assert [m["id"] for m in matches] == ["orig"]
+    assert matches[0]["source"] == "wire" and matches[0]["relation"] == "near"
+    assert index.get("orig")["text"].startswith((news / "original.txt").read_text()[:20])
+    assert index.stats()["documents"] == 1
+    assert index.verify() == []
+    del index
+    # The CLI sees what Python stored.
+    out = subprocess.run([cli, "index", "query", path, news / "repost.txt"], check=True,
+                         capture_output=True, text=True).stdout
+    assert '"orig"' in out
+    again = lookalike.Index(path)
+    assert again.remove(["orig", "never"]) == [True, False]
+    assert again.get("orig") is None
+
+
+def test_index_create_refuses_an_existing_file(tmp_path):
+    path = tmp_path / "x.redb"
+    lookalike.Index.create(path, threshold=0.8)
+    with pytest.raises(lookalike.LookalikeError):
+        lookalike.Index.create(path)
+    assert lookalike.Index(path).stats()["spec"]["threshold"] == 0.8
+
+
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda: lookalike.dedup(pa.table({"body": ["x"]})), 'no column "text"'),
+        (lambda: lookalike.dedup(pa.table({"text": [1, 2]})), "not text"),
+        (lambda: lookalike.dedup(pa.table({"text": ["a", None]})), "row 1"),
+        (lambda: lookalike.dedup(["a", 3]), "item 1"),
+        (lambda: lookalike.dedup(["a"], threshold=0), "threshold"),
+        (lambda: lookalike.dedup(["a"], keep="best"), "keep"),
+        (lambda: lookalike.dedup(["a"], unit="bytes"), "unit"),
+        (lambda: lookalike.dedup(object()), "cannot read object"),
+        (lambda: lookalike.signatures(["a"], slots=0), "sketch size"),
+        (lambda: lookalike.Index("/nonexistent/dir/x.redb"), "x.redb"),
+        (lambda: lookalike.Index("y.redb"), "y.redb"),
+        (lambda: lookalike.Index.create("y.redb").add(pa.table({"id": ["a"], "text": ["b"], "timestamp": ["soon"]})), "timestamp"),
+    ],
+)
+def test_bad_input_raises_a_named_error(call, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(lookalike.LookalikeError, match=message):
+        call()
+
+
+def test_empty_and_hostile_texts_never_crash():
+    texts = ["", " ", "\x00\x01", "\ufeff\u200b", "a" * 100_000, "é" * 1000, "東京" * 50, "\ud7ff"]
+    out = lookalike.dedup(texts)
+    assert out.num_rows == len(texts)
+    assert lookalike.dedup([]).num_rows == 0
+    assert lookalike.signatures(pa.table({"text": pa.array([], pa.string())})).num_rows == 0
