@@ -62,9 +62,16 @@ def dedup(
     n = docs.count()
     if docs.groupby("_id").count().count() != n:
         raise LookalikeError(f"column {id_col!r} has duplicate values: ids must be unique")
-    # A position for "first": the sorted rows zipped with 0..n.
-    positions = ray.data.range(n).rename_columns({"id": "_pos"})
-    docs = docs.sort(["_order", "_id"]).zip(positions).materialize()
+    # A position for "first": the sorted rows zipped with 0..n, with the
+    # order of blocks preserved (zip pairs rows by position).
+    context = ray.data.DataContext.get_current()
+    preserve = context.execution_options.preserve_order
+    context.execution_options.preserve_order = True
+    try:
+        positions = ray.data.range(n).rename_columns({"id": "_pos"})
+        docs = docs.sort(["_order", "_id"]).zip(positions).materialize()
+    finally:
+        context.execution_options.preserve_order = preserve
 
     outputs = ["length", "exact", "shingles", "signature", "band_hashes"]
     if verification == "signature":
@@ -84,7 +91,10 @@ def dedup(
         return table.drop_columns(["_text"])
 
     fp = docs.map_batches(fingerprint, batch_format="pyarrow").materialize()
-    words = fp.filter(lambda row: row["signature"] is not None)
+    def with_words(batch: pa.Table) -> pa.Table:
+        return batch.filter(pc.is_valid(batch["signature"]))
+
+    words = fp.map_batches(with_words, batch_format="pyarrow")
 
     def family(group: pa.Table) -> pa.Table:
         group = group.sort_by("_pos")
@@ -244,7 +254,10 @@ def _components(edges: Any, partitions: int) -> Any:
         compared = jumped.join(
             labels.rename_columns({"label": "old"}), "inner", partitions, on=("v",)
         )
-        changed = compared.filter(lambda row: row["label"] != row["old"]).count()
+        def moved(batch: pa.Table) -> pa.Table:
+            return batch.filter(pc.not_equal(batch["label"], batch["old"]))
+
+        changed = compared.map_batches(moved, batch_format="pyarrow").count()
         labels = jumped
         if changed == 0:
             return labels
