@@ -50,3 +50,25 @@ def test_ray_finds_the_cli_groups(ray_session, cli, corpus, corpus_file):
     assert len(rows) == len(corpus)
     want = cli_groups(cli, corpus_file, [d["id"] for d in corpus])
     assert spark_groups(rows) == want
+
+
+@pytest.mark.parametrize("example", ["spark_dedup.py", "ray_dedup.py"])
+def test_the_examples_run_and_agree_with_the_cli(example, cli, tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    news = root / "examples" / "news"
+    script = root / "crates" / "lookalike-python" / "examples" / example
+    out = subprocess.run([sys.executable, script], capture_output=True, text=True, check=True,
+                         timeout=600).stdout
+    clusters = tmp_path / "clusters.jsonl"
+    subprocess.run([cli, "dedup", news, "--clusters", clusters], check=True, capture_output=True)
+    want = set()
+    for line in clusters.read_text().splitlines():
+        c = json.loads(line)
+        want |= {f"{m['id']}  duplicates  {c['kept']}" for m in c["members"] if m["id"] != c["kept"]}
+    got = {line for line in out.splitlines() if "  duplicates  " in line}
+    assert want and got == want

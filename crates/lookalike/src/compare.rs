@@ -6,7 +6,7 @@
 //! use lookalike::compare::CompareConfig;
 //! let c = CompareConfig::default().compare(
 //!     "Kerry arrives in Moscow for talks on Syria with President Putin today.",
-//!     "KERRY arrives in Moscow for talks on Syria with President Putin today!",
+//!     "KERRY arrives in Moscow for talks on Syria with President Putin today.",
 //! )?;
 //! assert!(c.exact_duplicate);
 //! # Ok::<(), lookalike::Error>(())

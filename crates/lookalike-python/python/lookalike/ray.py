@@ -42,6 +42,7 @@ def dedup(
     first document) and ``kept`` (bool). Settings as in
     :func:`lookalike.dedup`; ``partitions`` is the number of shuffle
     partitions of each join. Ids must be unique (checked)."""
+    import ray
     import ray.data
 
     columns = dataset.columns()
@@ -62,16 +63,15 @@ def dedup(
     n = docs.count()
     if docs.groupby("_id").count().count() != n:
         raise LookalikeError(f"column {id_col!r} has duplicate values: ids must be unique")
-    # A position for "first": the sorted rows zipped with 0..n, with the
-    # order of blocks preserved (zip pairs rows by position).
-    context = ray.data.DataContext.get_current()
-    preserve = context.execution_options.preserve_order
-    context.execution_options.preserve_order = True
-    try:
-        positions = ray.data.range(n).rename_columns({"id": "_pos"})
-        docs = docs.sort(["_order", "_id"]).zip(positions).materialize()
-    finally:
-        context.execution_options.preserve_order = preserve
+    # A position for "first": the sorted blocks, in order, each numbered
+    # from the count of rows in the blocks before it (only counts reach the
+    # driver).
+    blocks = docs.sort(["_order", "_id"]).materialize().to_arrow_refs()
+    counts = ray.get([_rows.remote(b) for b in blocks])
+    offsets = [sum(counts[:i]) for i in range(len(counts))]
+    docs = ray.data.from_arrow_refs(
+        [_numbered.remote(b, o) for b, o in zip(blocks, offsets)]
+    ).materialize()
 
     outputs = ["length", "exact", "shingles", "signature", "band_hashes"]
     if verification == "signature":
@@ -203,6 +203,38 @@ def dedup(
         .select_columns(["_id", "group", "kept"])
     )
     return dataset.join(result, "inner", partitions, on=(id_col,), right_on=("_id",))
+
+
+def _remote(fn):
+    import ray
+
+    return ray.remote(fn)
+
+
+def _count_rows(block: pa.Table) -> int:
+    return block.num_rows
+
+
+def _number_rows(block: pa.Table, offset: int) -> pa.Table:
+    positions = pa.array(np.arange(offset, offset + block.num_rows), pa.int64())
+    return block.drop_columns(["_order"]).append_column("_pos", positions)
+
+
+class _Lazy:
+    """Ray remote functions made on first use, so importing lookalike does
+    not import Ray."""
+
+    def __init__(self, fn):
+        self.fn, self.remote_fn = fn, None
+
+    def remote(self, *args):
+        if self.remote_fn is None:
+            self.remote_fn = _remote(self.fn)
+        return self.remote_fn.remote(*args)
+
+
+_rows = _Lazy(_count_rows)
+_numbered = _Lazy(_number_rows)
 
 
 def _components(edges: Any, partitions: int) -> Any:
