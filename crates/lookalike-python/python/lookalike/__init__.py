@@ -52,6 +52,19 @@ NGRAM = 5
 SLOTS = 128
 
 
+def _check_pipeline(columns: Sequence[str], text_col: str, id_col: str,
+                    order_col: str | None, keep: str, threshold: float, slots: int) -> str:
+    """Check a Spark or Ray pipeline's arguments before the engine starts a
+    job; returns the ordering column (default: the id column)."""
+    for c in (text_col, id_col) + ((order_col,) if order_col else ()):
+        if c not in columns:
+            raise LookalikeError(f"no column {c!r}; the columns are {list(columns)}")
+    if keep not in ("first", "longest", "shortest"):
+        raise LookalikeError(f'keep must be "first", "longest" or "shortest", got {keep!r}')
+    _lookalike.lsh_params(threshold, slots)
+    return order_col or id_col
+
+
 def _arrow(data: Any, text_column: str) -> Any:
     """Anything Arrow-like passes through; a list of strings or a pandas
     DataFrame becomes a pyarrow Table."""

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import THRESHOLD, NGRAM, SLOTS, LookalikeError, _lookalike
+from . import NGRAM, SLOTS, THRESHOLD, LookalikeError, _check_pipeline, _lookalike
 
 _MAX_ROUNDS = 64
 
@@ -46,13 +46,7 @@ def dedup(
     import ray.data
 
     columns = dataset.columns()
-    for c in (text_col, id_col) + ((order_col,) if order_col else ()):
-        if c not in columns:
-            raise LookalikeError(f"no column {c!r}; the columns are {columns}")
-    if keep not in ("first", "longest", "shortest"):
-        raise LookalikeError(f'keep must be "first", "longest" or "shortest", got {keep!r}')
-    _lookalike.lsh_params(threshold, slots)
-    order_col = order_col or id_col
+    order_col = _check_pipeline(columns, text_col, id_col, order_col, keep, threshold, slots)
 
     def internal(batch: pa.Table) -> pa.Table:
         return pa.table({

@@ -24,7 +24,7 @@ from typing import Any, Iterator
 
 import pyarrow as pa
 
-from . import THRESHOLD, NGRAM, SLOTS, LookalikeError, _lookalike
+from . import NGRAM, SLOTS, THRESHOLD, LookalikeError, _check_pipeline, _lookalike
 
 _MAX_ROUNDS = 64
 
@@ -52,14 +52,7 @@ def dedup(
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    for c in (text_col, id_col) + ((order_col,) if order_col else ()):
-        if c not in df.columns:
-            raise LookalikeError(f"no column {c!r}; the columns are {df.columns}")
-    if keep not in ("first", "longest", "shortest"):
-        raise LookalikeError(f'keep must be "first", "longest" or "shortest", got {keep!r}')
-    # Validates every setting before Spark starts a job.
-    _lookalike.lsh_params(threshold, slots)
-    order_col = order_col or id_col
+    order_col = _check_pipeline(df.columns, text_col, id_col, order_col, keep, threshold, slots)
 
     docs = df.select(
         F.col(id_col).alias("_id"), F.col(order_col).alias("_order"),
