@@ -3,14 +3,16 @@
 `lookalike.spark.dedup` in Spark local[2], on one corpus with one set of
 settings, and check that both find the same groups.
 
-    python bench/spark.py CORPUS.jsonl [--threshold 0.8]
+    python bench/spark.py CORPUS.jsonl [--threshold 0.8] [--bin target/release/lookalike]
 
 Run it with the Python of target/python-venv (scripts/test builds it) after
-`cargo build --release`. CORPUS.jsonl holds {"id", "text"} lines; ids must
-sort in line order (the CLI's "first" is the earliest line, Spark's the
-smallest id), as bench/build_corpus.py writes them. Prints a Markdown row per
-engine: wall time, MB/s, documents/s, groups, and whether the groups equal
-the CLI's.
+`cargo build --release`. CORPUS.jsonl holds {"id", "text"} lines. Both
+engines must see the documents in one order (the CLI's "first" is the
+earliest line, Spark's the smallest id, and LSH buckets pair their first
+members), so the script first writes a copy whose ids are the line numbers,
+zero-padded, beside the corpus (CORPUS.spark.jsonl, reused on later runs).
+Prints a Markdown row per engine: wall time, MB/s, documents/s, groups, and
+whether the groups equal the CLI's.
 """
 
 import argparse
@@ -34,7 +36,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus")
     ap.add_argument("--threshold", type=float, default=0.8)
+    ap.add_argument("--bin", default="target/release/lookalike")
     args = ap.parse_args()
+    numbered = args.corpus.removesuffix(".jsonl") + ".spark.jsonl"
+    if not os.path.exists(numbered):
+        with open(args.corpus) as src, open(numbered + ".tmp", "w") as dst:
+            for i, line in enumerate(src):
+                dst.write(json.dumps({"id": f"{i:09d}", "text": json.loads(line)["text"]}) + "\n")
+        os.replace(numbered + ".tmp", numbered)
+    args.corpus = numbered
     size = os.path.getsize(args.corpus)
     with open(args.corpus) as f:
         docs = sum(1 for _ in f)
@@ -42,7 +52,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         clusters = os.path.join(tmp, "clusters.jsonl")
         t0 = time.perf_counter()
-        subprocess.run(["target/release/lookalike", "dedup", args.corpus, "--threshold",
+        subprocess.run([args.bin, "dedup", args.corpus, "--threshold",
                         str(args.threshold), "--threads", "2", "--clusters", clusters], check=True,
                        stderr=subprocess.DEVNULL)
         cli_s = time.perf_counter() - t0
@@ -59,7 +69,7 @@ def main():
              .config("spark.driver.memory", "8g").config("spark.sql.shuffle.partitions", "16")
              .getOrCreate())
     t0 = time.perf_counter()
-    df = spark.read.json(args.corpus).select("id", "text")
+    df = spark.read.schema("id string, text string").json(args.corpus)
     out = lookalike.spark.dedup(df, threshold=args.threshold).select("id", "group")
     rows = out.filter(F.col("id") != F.col("group")).collect()
     spark_s = time.perf_counter() - t0

@@ -366,8 +366,8 @@ impl Dedup {
 
         // 2. LSH one band at a time, so memory holds one band's keys. Sorting
         //    (key, position) puts each bucket's members in input order.
-        let margin = self.config.estimate_margin;
         let mut keys: Vec<(u64, u32)> = Vec::with_capacity(lsh_members.len());
+        let mut pending: Vec<(u32, u32)> = Vec::with_capacity(CHECK_CHUNK);
         for band in 0..lsh.bands {
             keys.clear();
             keys.par_extend(lsh_members.par_iter().filter_map(|&i| {
@@ -384,74 +384,113 @@ impl Dedup {
                     continue;
                 }
                 for (i, j) in bucket_pairs(bucket.len(), self.config.representatives) {
-                    let (a, b) = (bucket[i].1 as usize, bucket[j].1 as usize);
-                    if uf.find(a) == uf.find(b) {
+                    let (a, b) = (bucket[i].1, bucket[j].1);
+                    if uf.find(a as usize) == uf.find(b as usize) {
                         continue;
                     }
-                    stats.candidates += 1;
-                    let (fa, fb) = (&self.fingerprints[a], &self.fingerprints[b]);
-                    let (Some(sa), Some(sb)) = (&fa.signature, &fb.signature) else {
-                        continue;
-                    };
-                    let checked = check_candidate(
-                        self.config.verification,
-                        threshold,
-                        margin,
-                        (&sa.0, &fa.shingles.hashes),
-                        (&sb.0, &fb.shingles.hashes),
-                    );
-                    if let Some(sim) = checked {
-                        if self.config.verification == Verification::Exact {
-                            stats.exact_comparisons += 1;
-                        }
-                        if sim >= threshold {
-                            uf.union(a, b);
-                            stats.merges += 1;
-                        }
+                    pending.push((a, b));
+                    if pending.len() >= CHECK_CHUNK {
+                        self.check_and_merge(&mut pending, threshold, &mut uf, &mut stats);
                     }
                 }
             }
+            self.check_and_merge(&mut pending, threshold, &mut uf, &mut stats);
         }
 
         // 3. Groups, kept members and each member's relation to the kept one.
-        let mut kept = vec![true; n];
-        let mut groups = Vec::new();
-        for members in uf.groups() {
-            let keep = self.config.keep.choose(&members, |i| self.lengths[i]);
-            let exact_kept = self.fingerprints[keep].exact;
-            let members = members
-                .into_iter()
-                .map(|i| {
-                    let exact = self.fingerprints[i].exact == exact_kept;
-                    if i != keep {
-                        kept[i] = false;
-                        if exact {
-                            stats.exact_duplicates += 1;
-                        } else {
-                            stats.near_duplicates += 1;
+        //    The similarities to the kept member are computed on all threads.
+        let groups: Vec<Group> = uf
+            .groups()
+            .into_par_iter()
+            .map(|members| {
+                let keep = self.config.keep.choose(&members, |i| self.lengths[i]);
+                let exact_kept = self.fingerprints[keep].exact;
+                let members = members
+                    .into_iter()
+                    .map(|i| {
+                        let exact = self.fingerprints[i].exact == exact_kept;
+                        Member {
+                            index: i,
+                            similarity: if exact { 1.0 } else { self.similarity(keep, i) },
+                            relation: if exact {
+                                Relation::Exact
+                            } else {
+                                Relation::Near
+                            },
                         }
-                    }
-                    Member {
-                        index: i,
-                        similarity: if exact { 1.0 } else { self.similarity(keep, i) },
-                        relation: if exact {
-                            Relation::Exact
-                        } else {
-                            Relation::Near
-                        },
-                    }
-                })
-                .collect();
-            groups.push(Group {
-                kept: keep,
-                members,
-            });
+                    })
+                    .collect();
+                Group {
+                    kept: keep,
+                    members,
+                }
+            })
+            .collect();
+        let mut kept = vec![true; n];
+        for g in &groups {
+            for m in g.members.iter().filter(|m| m.index != g.kept) {
+                kept[m.index] = false;
+                match m.relation {
+                    Relation::Exact => stats.exact_duplicates += 1,
+                    Relation::Near => stats.near_duplicates += 1,
+                }
+            }
         }
         stats.groups = groups.len();
         stats.kept = kept.iter().filter(|&&k| k).count();
         (groups, kept, stats)
     }
 }
+
+impl Dedup {
+    /// Check `pairs` on all threads, then merge the passing ones in order.
+    /// Which pairs are checked depends on the groups when the chunk was
+    /// gathered, never on the thread count, so counts and groups are the
+    /// same with any number of threads (a test checks it).
+    fn check_and_merge(
+        &self,
+        pairs: &mut Vec<(u32, u32)>,
+        threshold: f64,
+        uf: &mut UnionFind,
+        stats: &mut DedupStats,
+    ) {
+        let checked: Vec<Option<f64>> = pairs
+            .par_iter()
+            .map(|&(a, b)| {
+                let (fa, fb) = (
+                    &self.fingerprints[a as usize],
+                    &self.fingerprints[b as usize],
+                );
+                let (Some(sa), Some(sb)) = (&fa.signature, &fb.signature) else {
+                    return None;
+                };
+                check_candidate(
+                    self.config.verification,
+                    threshold,
+                    self.config.estimate_margin,
+                    (&sa.0, &fa.shingles.hashes),
+                    (&sb.0, &fb.shingles.hashes),
+                )
+            })
+            .collect();
+        stats.candidates += pairs.len();
+        for (&(a, b), sim) in pairs.iter().zip(checked) {
+            let Some(sim) = sim else { continue };
+            if self.config.verification == Verification::Exact {
+                stats.exact_comparisons += 1;
+            }
+            if sim >= threshold && uf.union(a as usize, b as usize) {
+                stats.merges += 1;
+            }
+        }
+        pairs.clear();
+    }
+}
+
+/// Candidate pairs gathered before they are checked in parallel: large
+/// enough to keep every thread busy, small enough that pairs made redundant
+/// by a merge in the same chunk cost little.
+const CHECK_CHUNK: usize = 16_384;
 
 /// Check one candidate pair given each side's signature slots and sorted
 /// shingle set: `None` when the signature estimate is more than `margin`

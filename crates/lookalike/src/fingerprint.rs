@@ -10,9 +10,17 @@
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_128;
 
-use crate::normalize::{NORM_VERSION, normalize};
-use crate::shingle::{ShingleConfig, Shingles};
+use crate::normalize::{NORM_VERSION, normalize_into};
+use crate::shingle::{ShingleConfig, ShingleScratch, Shingles};
 use crate::sketch::{Signature, SketchConfig};
+
+/// Scratch buffers larger than this are freed after use rather than kept.
+const SCRATCH_KEEP_BYTES: usize = 16 << 20;
+
+thread_local! {
+    /// Buffers [`Fingerprinter::fingerprint`] reuses on each thread.
+    static SCRATCH: std::cell::RefCell<(String, ShingleScratch)> = Default::default();
+}
 
 /// What one document reduces to.
 #[derive(Debug, Clone)]
@@ -41,17 +49,27 @@ impl Fingerprinter {
         self.sketch.validate()
     }
 
-    /// Normalise, hash, shingle and sketch one document.
+    /// Normalise, hash, shingle and sketch one document. The intermediate
+    /// buffers (normalised text, word hashes, unsorted shingles) are kept per
+    /// thread and reused, so a document costs one allocation: its shingle set.
     pub fn fingerprint(&self, text: &str) -> Fingerprint {
-        let normalized = normalize(text);
-        let exact = xxh3_128(normalized.as_bytes());
-        let shingles = self.shingle.shingle(&normalized);
-        let signature = self.sketch.sketch(&shingles.hashes);
-        Fingerprint {
-            exact,
-            shingles,
-            signature,
-        }
+        SCRATCH.with(|scratch| {
+            let (normalized, shingle_scratch) = &mut *scratch.borrow_mut();
+            normalize_into(text, normalized);
+            let exact = xxh3_128(normalized.as_bytes());
+            let shingles = self.shingle.shingle_with(normalized, shingle_scratch);
+            let signature = self.sketch.sketch(&shingles.hashes);
+            // One huge document must not pin its buffers for the whole run.
+            if normalized.capacity() > SCRATCH_KEEP_BYTES {
+                *normalized = String::new();
+                *shingle_scratch = ShingleScratch::default();
+            }
+            Fingerprint {
+                exact,
+                shingles,
+                signature,
+            }
+        })
     }
 
     /// The persisted description of these settings.

@@ -64,6 +64,15 @@ pub fn fold_char(c: char) -> Fold {
 /// assert_eq!(normalize("  “Arming the rebels – that’s\nan option”  "),
 ///            "\"arming the rebels - that's an option\"");
 /// ```
+pub fn normalize(text: &str) -> String {
+    let mut out = String::new();
+    normalize_into(text, &mut out);
+    out
+}
+
+/// [`normalize`] into `out` (cleared first), reusing its allocation: the
+/// fingerprinter normalises millions of documents through one buffer per
+/// thread.
 ///
 /// Most text is ASCII with a few other characters (a curly quote, a dash).
 /// Only *islands* around non-ASCII characters go through the Unicode steps;
@@ -73,24 +82,23 @@ pub fn fold_char(c: char) -> Fold {
 /// follow it, never to an ASCII one. So an island starts one character before
 /// a non-ASCII run (that character may be the base of a combining mark) and
 /// ends at the first ASCII character not followed by non-ASCII. White space is
-/// collapsed over the whole result at the end. A property test checks the
-/// result against [`normalize_unicode`] on the whole text.
-pub fn normalize(text: &str) -> String {
-    if text.is_ascii() {
-        return normalize_ascii(text);
-    }
+/// collapsed while writing, in the same pass. Short islands repeat endlessly
+/// (a letter and a curly apostrophe), so their results are remembered per
+/// thread ([`island_steps`]). A property test checks the result against
+/// [`normalize_unicode`] on the whole text.
+pub fn normalize_into(text: &str, out: &mut String) {
+    let mut w = Collapser::new(std::mem::take(out).into_bytes());
     let bytes = text.as_bytes();
-    let mut buf = String::with_capacity(text.len() + 16);
     let mut i = 0;
     while i < bytes.len() {
         let Some(off) = bytes[i..].iter().position(|&b| b >= 0x80) else {
-            push_ascii_lowercase(&mut buf, &text[i..]);
+            w.push_ascii(&bytes[i..]);
             break;
         };
         let first = i + off;
         // Include the preceding ASCII character: it may take a combining mark.
         let start = if first > i { first - 1 } else { first };
-        push_ascii_lowercase(&mut buf, &text[i..start]);
+        w.push_ascii(&bytes[i..start]);
         let mut end = first;
         while end < bytes.len() {
             if bytes[end] >= 0x80 {
@@ -105,16 +113,18 @@ pub fn normalize(text: &str) -> String {
         }
         // `start` and `end` are on character boundaries: each is either an
         // ASCII byte's position or the end of the text.
-        buf.push_str(&unicode_steps(&text[start..end]));
+        island_steps(&text[start..end], |folded| w.push_str(folded));
         i = end;
     }
-    collapse_whitespace(&buf)
+    *out = w.finish();
 }
 
 /// The full policy, for any text. [`normalize`] gives the same result faster;
 /// this is the obvious reference it is tested against.
 pub fn normalize_unicode(text: &str) -> String {
-    collapse_whitespace(&unicode_steps(text))
+    let mut w = Collapser::new(Vec::new());
+    w.push_str(&unicode_steps(text));
+    w.finish()
 }
 
 /// Steps 1–4 of the policy except the white-space collapse.
@@ -127,77 +137,160 @@ fn unicode_steps(text: &str) -> String {
     fold_table(&recomposed)
 }
 
-fn push_ascii_lowercase(buf: &mut String, ascii: &str) {
-    let start = buf.len();
-    buf.push_str(ascii);
-    // Lowercasing ASCII bytes in place keeps the string valid UTF-8.
-    buf[start..].make_ascii_lowercase();
+/// Islands up to this many bytes have their results remembered.
+const ISLAND_CACHE_KEY_MAX: usize = 32;
+/// Entries kept per thread before the memory is cleared (a few hundred KB).
+const ISLAND_CACHE_ENTRIES: usize = 4096;
+
+thread_local! {
+    static ISLANDS: std::cell::RefCell<std::collections::HashMap<Box<str>, Box<str>, xxhash_rust::xxh3::Xxh3Builder>> =
+        std::cell::RefCell::new(std::collections::HashMap::with_hasher(xxhash_rust::xxh3::Xxh3Builder::new()));
 }
 
-/// Turn every run of white space into one space, with none at either end.
-/// Runs of ASCII that is not white space are copied in bulk.
-fn collapse_whitespace(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut pending_space = false;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let plain = rest
-            .bytes()
-            .position(|b| b >= 0x80 || is_ascii_white_space(b))
-            .unwrap_or(rest.len());
-        let (c, len) = if plain > 0 {
-            (None, plain)
-        } else {
-            match rest.chars().next() {
-                Some(c) => (Some(c), c.len_utf8()),
-                None => break,
-            }
-        };
-        if c.is_some_and(char::is_whitespace) {
-            pending_space = !out.is_empty();
-        } else {
-            if pending_space {
-                out.push(' ');
-                pending_space = false;
-            }
-            out.push_str(&rest[..len]);
-        }
-        rest = &rest[len..];
+/// [`unicode_steps`] of one island, handed to `f`; remembered for short
+/// islands. The steps are a pure function of the island's text, so the
+/// cache changes no result.
+fn island_steps(island: &str, f: impl FnOnce(&str)) {
+    if island.len() > ISLAND_CACHE_KEY_MAX {
+        return f(&unicode_steps(island));
     }
-    out
+    ISLANDS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(done) = cache.get(island) {
+            return f(done);
+        }
+        if cache.len() >= ISLAND_CACHE_ENTRIES {
+            cache.clear();
+        }
+        let done: Box<str> = unicode_steps(island).into();
+        f(&done);
+        cache.insert(island.into(), done);
+    })
+}
+
+/// Writes normalised text, collapsing every run of white space into one
+/// space with none at either end, as it goes.
+struct Collapser {
+    out: Vec<u8>,
+    /// The output is empty or ends with a space: white space adds nothing.
+    at_gap: bool,
+}
+
+impl Collapser {
+    fn new(mut out: Vec<u8>) -> Collapser {
+        out.clear();
+        Collapser { out, at_gap: true }
+    }
+
+    /// Lowercase and collapse ASCII bytes, 64 at a time: a block where no
+    /// byte is dropped (no white space right after white space or a gap) is
+    /// mapped byte for byte (white space to a space, capitals to small
+    /// letters), which the compiler turns into vector instructions; only
+    /// blocks with a drop take [`Collapser::push_ascii_scalar`].
+    fn push_ascii(&mut self, ascii: &[u8]) {
+        let mut chunks = ascii.chunks_exact(64);
+        for block in &mut chunks {
+            let Ok(block) = <&[u8; 64]>::try_from(block) else {
+                continue;
+            };
+            let ws = white_space_mask(block);
+            let dropped = ws & ((ws << 1) | u64::from(self.at_gap));
+            if dropped == 0 {
+                let mapped: [u8; 64] = std::array::from_fn(|i| ascii_fold(block[i]));
+                self.out.extend_from_slice(&mapped);
+                self.at_gap = ws >> 63 != 0;
+            } else {
+                self.push_ascii_scalar(block);
+            }
+        }
+        self.push_ascii_scalar(chunks.remainder());
+    }
+
+    /// Lowercase and collapse ASCII bytes one at a time, without branches:
+    /// every byte is written, and the write position advances unless the
+    /// byte is white space following a gap.
+    fn push_ascii_scalar(&mut self, ascii: &[u8]) {
+        let start = self.out.len();
+        self.out.resize(start + ascii.len(), 0);
+        let buf = &mut self.out[start..];
+        let mut w = 0;
+        let mut gap = self.at_gap;
+        for &b in ascii {
+            let ws = is_ascii_white_space(b);
+            buf[w] = ascii_fold(b);
+            w += usize::from(!(ws && gap));
+            gap = ws;
+        }
+        self.out.truncate(start + w);
+        self.at_gap = gap;
+    }
+
+    /// Collapse already-normalised characters (an island's result).
+    fn push_str(&mut self, s: &str) {
+        for c in s.chars() {
+            if c.is_whitespace() {
+                if !self.at_gap {
+                    self.out.push(b' ');
+                    self.at_gap = true;
+                }
+            } else {
+                let mut buf = [0u8; 4];
+                self.out
+                    .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                self.at_gap = false;
+            }
+        }
+    }
+
+    fn finish(mut self) -> String {
+        if self.out.last() == Some(&b' ') {
+            self.out.pop();
+        }
+        // Only whole characters were written: ASCII bytes and encoded chars.
+        String::from_utf8(self.out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+}
+
+/// An ASCII byte as norm-v1 writes it, before collapsing: white space
+/// becomes a space, a capital its small letter.
+#[inline(always)]
+fn ascii_fold(b: u8) -> u8 {
+    if is_ascii_white_space(b) {
+        b' '
+    } else {
+        b.to_ascii_lowercase()
+    }
+}
+
+/// Bit `i` is set when byte `i` of the block is ASCII white space.
+#[inline(always)]
+fn white_space_mask(block: &[u8; 64]) -> u64 {
+    let mut m = 0u64;
+    for (i, &b) in block.iter().enumerate() {
+        m |= u64::from(is_ascii_white_space(b)) << i;
+    }
+    m
 }
 
 /// ASCII white space as Unicode's White_Space property defines it.
 #[inline]
 fn is_ascii_white_space(b: u8) -> bool {
-    matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')
+    b == b' ' || b.wrapping_sub(b'\t') < 5
 }
 
-/// The policy restricted to ASCII input: lowercase and collapse white space,
-/// in one pass over the bytes (no intermediate lowercased copy, no per-character
-/// decoding). Non-ASCII input falls back to the full policy.
+/// The policy restricted to ASCII input: lowercase and collapse white space.
+/// Non-ASCII input falls back to the full policy.
 pub fn normalize_ascii(text: &str) -> String {
     if !text.is_ascii() {
         return normalize_unicode(text);
     }
-    let mut out: Vec<u8> = Vec::with_capacity(text.len());
-    let mut pending_space = false;
-    for &b in text.as_bytes() {
-        if is_ascii_white_space(b) {
-            pending_space = !out.is_empty();
-        } else {
-            if pending_space {
-                out.push(b' ');
-                pending_space = false;
-            }
-            out.push(b.to_ascii_lowercase());
-        }
-    }
-    // Only ASCII bytes were pushed.
-    String::from_utf8(out).unwrap_or_default()
+    let mut w = Collapser::new(Vec::new());
+    w.push_ascii(text.as_bytes());
+    w.finish()
 }
 
-/// Apply the fold table (white space is left for [`collapse_whitespace`]).
+/// Apply the fold table (white space is left for the [`Collapser`]).
 fn fold_table(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {

@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use crate::tokenize::words;
+use crate::tokenize::for_each_word;
 
 /// What a shingle is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,31 +99,105 @@ impl ShingleConfig {
 
     /// Shingle already-normalised text (see [`crate::normalize`]).
     pub fn shingle(&self, normalized: &str) -> Shingles {
-        let mut hashes = Vec::new();
-        let units = match self.unit {
+        let mut scratch = ShingleScratch::default();
+        self.shingle_with(normalized, &mut scratch)
+    }
+
+    /// [`ShingleConfig::shingle`] through reusable buffers: the unit hashes
+    /// and the unsorted shingles live in `scratch`, and only the final set
+    /// is allocated, at its exact size (it is kept for verification, so
+    /// slack capacity would be memory held for the whole run).
+    pub fn shingle_with(&self, normalized: &str, scratch: &mut ShingleScratch) -> Shingles {
+        let ShingleScratch {
+            units,
+            shingles,
+            sorted,
+            counts,
+        } = scratch;
+        units.clear();
+        shingles.clear();
+        match self.unit {
             Unit::Words => {
-                let unit_hashes: Vec<u64> = words(normalized)
-                    .map(|w| xxh3_64_with_seed(w.as_bytes(), self.seed))
-                    .collect();
-                windows_into(&unit_hashes, self.n, &mut hashes);
-                unit_hashes.len()
+                for_each_word(normalized, |w| {
+                    units.push(xxh3_64_with_seed(w.as_bytes(), self.seed))
+                });
             }
             Unit::Chars => {
-                let unit_hashes: Vec<u64> = normalized
-                    .chars()
-                    .map(|c| {
-                        let mut buf = [0u8; 4];
-                        xxh3_64_with_seed(c.encode_utf8(&mut buf).as_bytes(), self.seed)
-                    })
-                    .collect();
-                windows_into(&unit_hashes, self.n, &mut hashes);
-                unit_hashes.len()
+                units.extend(normalized.chars().map(|c| {
+                    let mut buf = [0u8; 4];
+                    xxh3_64_with_seed(c.encode_utf8(&mut buf).as_bytes(), self.seed)
+                }));
             }
-        };
-        hashes.sort_unstable();
-        hashes.dedup();
-        Shingles { hashes, units }
+        }
+        windows_into(units, self.n, shingles);
+        sort_hashes(shingles, sorted, counts);
+        sorted.dedup();
+        Shingles {
+            hashes: sorted.as_slice().to_vec(),
+            units: units.len(),
+        }
     }
+}
+
+/// Sort 64-bit hashes from `input` into `out`: a bucket pass on the top bits
+/// (about four values a bucket), then each bucket sorted on its own.
+///
+/// Shingle hashes are spread evenly over all 64 bits (the mix ends with a
+/// full-avalanche finaliser), so the buckets stay tiny and the whole sort
+/// costs two passes over the data and a few comparisons a value: several
+/// times cheaper than a comparison sort, which was the largest single cost
+/// of fingerprinting. Any input still sorts correctly, only slower when
+/// values crowd into few buckets; a test checks it against `sort_unstable`.
+/// `counts` is scratch space for the bucket counts.
+pub fn sort_hashes(input: &[u64], out: &mut Vec<u64>, counts: &mut Vec<u32>) {
+    out.clear();
+    let n = input.len();
+    if n < 64 || n > u32::MAX as usize {
+        out.extend_from_slice(input);
+        out.sort_unstable();
+        return;
+    }
+    // floor(log2(n / 4)) + 1 bits, at most 16 (a 256 KB count table).
+    let bits = (usize::BITS - (n / 4).leading_zeros()).min(16);
+    let shift = 64 - bits;
+    let buckets = 1usize << bits;
+    counts.clear();
+    counts.resize(buckets, 0);
+    for &x in input {
+        counts[(x >> shift) as usize] += 1;
+    }
+    // counts[b] becomes the start of bucket b, then its write cursor.
+    let mut start = 0u32;
+    for c in counts.iter_mut() {
+        let len = *c;
+        *c = start;
+        start += len;
+    }
+    out.resize(n, 0);
+    for &x in input {
+        let b = (x >> shift) as usize;
+        out[counts[b] as usize] = x;
+        counts[b] += 1;
+    }
+    // After the scatter, counts[b] is the end of bucket b.
+    let mut begin = 0;
+    for &end in counts.iter() {
+        let end = end as usize;
+        if end - begin > 1 {
+            out[begin..end].sort_unstable();
+        }
+        begin = end;
+    }
+}
+
+/// Buffers reused from one document to the next by
+/// [`ShingleConfig::shingle_with`].
+#[derive(Debug, Default)]
+pub struct ShingleScratch {
+    units: Vec<u64>,
+    shingles: Vec<u64>,
+    sorted: Vec<u64>,
+    counts: Vec<u32>,
 }
 
 fn windows_into(unit_hashes: &[u64], n: usize, out: &mut Vec<u64>) {
@@ -174,6 +248,22 @@ mod tests {
         };
         assert_eq!(c.shingle("abcd").hashes.len(), 2);
         assert_eq!(c.shingle("東京都").hashes.len(), 1);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn bucket_sort_matches_sort_unstable(
+            v in proptest::collection::vec(proptest::prelude::any::<u64>(), 0..3000),
+            crowd in 0u32..64,
+        ) {
+            // `crowd` zeroes the top bits so values pile into few buckets.
+            let v: Vec<u64> = v.into_iter().map(|x| x >> crowd).collect();
+            let mut expected = v.clone();
+            expected.sort_unstable();
+            let (mut out, mut counts) = (Vec::new(), Vec::new());
+            sort_hashes(&v, &mut out, &mut counts);
+            proptest::prop_assert_eq!(out, expected);
+        }
     }
 
     #[test]

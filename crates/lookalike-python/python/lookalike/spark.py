@@ -62,10 +62,16 @@ def dedup(
         raise LookalikeError(f"column {id_col!r} has duplicate values: ids must be unique")
     # After a range-partitioned sort, monotonically_increasing_id grows with
     # the sort order: a position for "first" without a single-partition window.
+    # The positions are pinned with a checkpoint: `docs` is read twice (to
+    # fingerprint, and to map positions back to ids), and each evaluation may
+    # partition the sort differently (adaptive execution coalesces
+    # partitions by size), giving other positions. Unpinned, the two readings
+    # disagreed on a 30,000-document corpus and most pairs were lost.
     docs = (
         docs.orderBy("_order", "_id")
         .withColumn("_pos", F.monotonically_increasing_id())
         .drop("_order")
+        .localCheckpoint()
     )
 
     int_list = T.ArrayType(T.LongType())
