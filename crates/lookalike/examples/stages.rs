@@ -1,9 +1,10 @@
 //! Throughput of each fingerprinting stage on one thread, on real text.
 //!
-//! `cargo run --release -p lookalike --example stages -- CORPUS.jsonl [MB] [REPEAT]`
+//! `cargo run --release -p lookalike --example stages -- CORPUS.jsonl [MB] [REPEAT] [ONLY]`
 //! reads the first MB megabytes (default 200) of texts from a JSON Lines file
 //! (field `text`) into memory, then times each stage over all of them REPEAT
-//! times (default 5) and prints the median in MB/s of input text. `bench/run`
+//! times (default 5) and prints the median in MB/s of input text. ONLY, a
+//! word, runs just the stages whose names start with it (for a profiler). `bench/run`
 //! records its output in BENCHMARKS.md (the ≥ 1 GB/s per core target).
 
 use std::io::BufRead;
@@ -23,6 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("usage: stages CORPUS.jsonl [MB] [REPEAT]")?;
     let limit: usize = args.get(1).map_or(Ok(200), |s| s.parse())? * 1_000_000;
     let repeat: usize = args.get(2).map_or(Ok(5), |s| s.parse())?;
+    let only = args.get(3).cloned().unwrap_or_default();
     let mut texts = Vec::new();
     let mut bytes = 0;
     for line in std::io::BufReader::new(std::fs::File::open(path)?).lines() {
@@ -55,6 +57,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let fp = Fingerprinter::default();
     let stage = |name: &str, f: &dyn Fn() -> usize| {
+        if !name.starts_with(&only) {
+            return;
+        }
         let mut times: Vec<f64> = (0..repeat)
             .map(|_| {
                 let start = Instant::now();

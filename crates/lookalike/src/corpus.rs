@@ -354,47 +354,94 @@ fn read_directory(source: &Source, opts: &ReadOptions, sink: &mut dyn Sink) -> R
     Ok(())
 }
 
+/// Lines are parsed on all threads of the current rayon pool in chunks of
+/// about this many bytes; reading them stays sequential and cheap.
+const PARSE_CHUNK_BYTES: usize = 4 << 20;
+
 /// Read JSON Lines from any buffered reader; `display` names it in messages.
+///
+/// Lines are read a chunk at a time (about [`PARSE_CHUNK_BYTES`]) and parsed
+/// in parallel, then handed to `sink` in line order, so notices, documents
+/// and the first error come out exactly as a line-by-line reading would give
+/// them, with any number of threads (a test compares the two).
 pub fn read_json_lines(
     display: &str,
     mut reader: impl BufRead,
     opts: &ReadOptions,
     sink: &mut dyn Sink,
 ) -> Result<()> {
-    let mut line = Vec::new();
+    use rayon::prelude::*;
+
+    let mut buf: Vec<u8> = Vec::new();
+    // (line number, start, end) of each non-blank line in `buf`.
+    let mut lines: Vec<(u64, usize, usize)> = Vec::new();
     let mut number = 0u64;
     loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::io(display, e))?;
-        if n == 0 {
-            return Ok(());
-        }
-        number += 1;
-        let place = Place {
-            path: display.to_string(),
-            record: Some(Record::Line(number)),
-        };
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let text = match std::str::from_utf8(&line) {
-            Ok(s) => std::borrow::Cow::Borrowed(s),
-            Err(_) => match decode(line.clone(), &place, opts, sink)? {
-                Some(s) => std::borrow::Cow::Owned(s),
-                None => continue,
-            },
-        };
-        match parse_record(&text, number, opts) {
-            Ok(doc) => sink.document(doc)?,
-            Err(reason) if opts.skip_invalid => sink.notice(Notice::Skipped(place, reason)),
-            Err(reason) => {
-                return Err(Error::InvalidRecord {
-                    place,
-                    reason: format!("{reason} (use --skip-invalid to skip such lines and go on)"),
-                });
+        buf.clear();
+        lines.clear();
+        let mut at_end = false;
+        // A read error (a truncated gzip stream, say) is returned after the
+        // lines before it have gone to the sink, as line by line.
+        let mut failed = None;
+        while buf.len() < PARSE_CHUNK_BYTES {
+            let start = buf.len();
+            let n = match reader.read_until(b'\n', &mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    buf.truncate(start);
+                    failed = Some(Error::io(display, e));
+                    break;
+                }
+            };
+            if n == 0 {
+                at_end = true;
+                break;
             }
+            number += 1;
+            if buf[start..].iter().all(u8::is_ascii_whitespace) {
+                buf.truncate(start);
+            } else {
+                lines.push((number, start, buf.len()));
+            }
+        }
+        // `None`: the line is not valid UTF-8, for `decode` and its policy.
+        let parsed: Vec<Option<Result<Document, String>>> = lines
+            .par_iter()
+            .map(|&(number, start, end)| {
+                let text = std::str::from_utf8(&buf[start..end]).ok()?;
+                Some(parse_record(text, number, opts))
+            })
+            .collect();
+        for (&(number, start, end), parsed) in lines.iter().zip(parsed) {
+            let place = Place {
+                path: display.to_string(),
+                record: Some(Record::Line(number)),
+            };
+            let result = match parsed {
+                Some(result) => result,
+                None => match decode(buf[start..end].to_vec(), &place, opts, sink)? {
+                    Some(text) => parse_record(&text, number, opts),
+                    None => continue,
+                },
+            };
+            match result {
+                Ok(doc) => sink.document(doc)?,
+                Err(reason) if opts.skip_invalid => sink.notice(Notice::Skipped(place, reason)),
+                Err(reason) => {
+                    return Err(Error::InvalidRecord {
+                        place,
+                        reason: format!(
+                            "{reason} (use --skip-invalid to skip such lines and go on)"
+                        ),
+                    });
+                }
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if at_end {
+            return Ok(());
         }
     }
 }
@@ -513,6 +560,45 @@ mod tests {
         assert!(r.is_ok());
         let ids: Vec<_> = c.docs.iter().map(|d| (d.id.as_str(), d.record)).collect();
         assert_eq!(ids, [("a", 1), ("3", 3), ("7", 4)]);
+    }
+
+    #[test]
+    fn chunks_keep_line_order_numbers_and_the_first_error() {
+        // Enough lines for several parse chunks, a bad line deep inside and
+        // a blank one; documents, numbers and the error come out in order.
+        let filler = "word ".repeat(200);
+        let mut input = Vec::new();
+        let total = 3 * PARSE_CHUNK_BYTES / filler.len() + 10;
+        let bad = total - 7;
+        for i in 1..=total {
+            if i == bad {
+                input.extend_from_slice(b"{\"text\": oops}\n");
+            } else if i == 5 {
+                input.extend_from_slice(b"   \n");
+            } else {
+                input.extend_from_slice(
+                    format!("{{\"id\":\"d{i}\",\"text\":\"{filler}\"}}\n").as_bytes(),
+                );
+            }
+        }
+        let (r, c) = read(&input, &ReadOptions::default());
+        let msg = r.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.starts_with(&format!("in.jsonl:{bad}:")), "{msg}");
+        let want: Vec<u64> = (1..bad as u64).filter(|&i| i != 5).collect();
+        assert_eq!(c.docs.iter().map(|d| d.record).collect::<Vec<_>>(), want);
+        assert!(c.docs.iter().all(|d| d.id == format!("d{}", d.record)));
+
+        let skip = ReadOptions {
+            skip_invalid: true,
+            ..ReadOptions::default()
+        };
+        let (r, c) = read(&input, &skip);
+        assert!(r.is_ok());
+        assert_eq!(c.docs.len(), total - 2);
+        assert!(c.docs.windows(2).all(|w| w[0].record < w[1].record));
+        assert!(
+            matches!(&c.notices[..], [Notice::Skipped(p, _)] if p.record == Some(Record::Line(bad as u64)))
+        );
     }
 
     #[test]

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""How `lookalike dedup` grows with the number of documents: synthetic
+corpora of 1 M, 10 M, ... documents (40-160 words each, planted copies
+edited at 0-15%; crates/lookalike/examples/synth.rs), deduplicated at
+threshold 0.8 on 2 threads. Prints a Markdown row per size: wall and CPU
+time, peak memory, documents/s, and the share of planted pairs grouped.
+
+    python3 bench/scale.py [--sizes 1000000 10000000] [--verify exact|signature]
+
+Run after `cargo build --release -p lookalike-cli -p lookalike --example synth`
+(bench/run does it). Corpora are written to bench/work/scale/ and reused; a
+size whose corpus does not fit on the disk is reported, not attempted.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from measure import machine, run  # noqa: E402
+
+WORK = "bench/work/scale"
+BYTES_PER_DOC = 730  # measured: 1 M documents make 726 MB
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--verify", default="exact", choices=["exact", "signature"])
+    a = ap.parse_args()
+    os.makedirs(WORK, exist_ok=True)
+    print(f"Machine: {machine()}")
+    print(f"Verification: {a.verify}; threshold 0.8; 2 threads\n")
+    print("| documents | corpus MB | wall s | CPU s | peak RSS MB | documents/s | MB/s | planted pairs grouped | outcome |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for n in a.sizes:
+        corpus = f"{WORK}/synth-{n}.jsonl"
+        truth = f"{WORK}/synth-{n}.truth.jsonl"
+        if not os.path.exists(corpus):
+            free = shutil.disk_usage(WORK).free
+            if n * BYTES_PER_DOC * 1.2 > free:
+                print(f"| {n:,} | — | not run: the corpus needs about {n * BYTES_PER_DOC / 1e9:.0f} GB, "
+                      f"{free / 1e9:.0f} GB free | | | | | | |")
+                continue
+            subprocess.run(["target/release/examples/synth", str(n), corpus, truth], check=True)
+        clusters = f"{WORK}/clusters-{n}.jsonl"
+        r = run(["dedup", corpus, "-j", "2", "-t", "0.8", "--verify", a.verify, "--clusters", clusters])
+        group = {}
+        with open(clusters) as f:
+            for line in f:
+                c = json.loads(line)
+                for m in c["members"]:
+                    group[m["id"]] = c["cluster"]
+        pairs = found = 0
+        with open(truth) as f:
+            for line in f:
+                p = json.loads(line)
+                pairs += 1
+                found += p["id1"] in group and group.get(p["id1"]) == group.get(p["id2"])
+        size = os.path.getsize(corpus) / 1e6
+        summary = [l for l in r["stderr"].splitlines() if "groups;" in l]
+        outcome = summary[0].split("lookalike: ")[-1] if summary else ""
+        print(f"| {n:,} | {size:,.0f} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['rss_mb']:,.0f} | "
+              f"{n / r['wall']:,.0f} | {size / r['wall']:.1f} | {found / max(pairs, 1):.4f} | {outcome} |",
+              flush=True)
+        os.remove(clusters)
+
+
+if __name__ == "__main__":
+    main()
