@@ -481,6 +481,16 @@ pub struct DedupArgs {
     /// Skip LSH buckets with more members than this (boilerplate); the summary counts them.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub bucket_cap: usize,
+    /// Memory for fingerprints (about 1.5 KB for a 100-word document, half
+    /// that with --verify signature). Beyond it they move to a temporary
+    /// file and the run goes on from disk with the same result, more slowly.
+    /// Bytes, or a number with K, M, G or T (powers of 1024).
+    #[arg(long, default_value = "8G", value_name = "SIZE", value_parser = parse_size)]
+    pub memory: ByteSize,
+    /// Where the temporary file of --memory goes (default: the system's
+    /// temporary directory, $TMPDIR or /tmp). It is removed at the end.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
     /// Worker threads; 0 uses every core. The result does not depend on it.
     #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
     pub threads: usize,
@@ -494,6 +504,35 @@ pub struct DedupArgs {
     pub engine: EngineArgs,
     #[command(flatten)]
     pub read: ReadArgs,
+}
+
+/// A size in bytes, as `--memory` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub usize);
+
+/// `123`, `512M`, `8G`, `1.5G`: bytes, or a number times a power of 1024.
+pub fn parse_size(s: &str) -> Result<ByteSize, String> {
+    let t = s.trim();
+    let (number, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&t[..i], t[i..].to_ascii_uppercase()),
+        None => (t, String::new()),
+    };
+    let scale: f64 = match unit.trim_end_matches(['B', 'I']).trim_end_matches('I') {
+        "" => 1.0,
+        "K" => 1024.0,
+        "M" => 1024f64.powi(2),
+        "G" => 1024f64.powi(3),
+        "T" => 1024f64.powi(4),
+        _ => return Err(format!("{s:?}: unknown unit; write e.g. 512M or 8G")),
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size; write e.g. 512M or 8G"))?;
+    if !(value.is_finite() && value >= 0.0) {
+        return Err(format!("{s:?} is not a size; write e.g. 512M or 8G"));
+    }
+    Ok(ByteSize((value * scale).min(usize::MAX as f64) as usize))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

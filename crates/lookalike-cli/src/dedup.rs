@@ -25,6 +25,10 @@ pub fn run(args: DedupArgs) -> Result<()> {
 fn run_in_pool(args: &DedupArgs) -> Result<()> {
     let started = Instant::now();
     let mut dedup = Dedup::new(args.config())?;
+    dedup.spill_over(
+        args.memory.0,
+        args.spill_dir.clone().unwrap_or_else(std::env::temp_dir),
+    );
     let (sources, spool) = input::open_sources(&args.inputs)?;
     let targets = match &args.output {
         Some(out) => Some(output::plan(&sources, out)?),
@@ -54,7 +58,7 @@ fn run_in_pool(args: &DedupArgs) -> Result<()> {
     let read = input::read_all(&sources, &opts, args.quiet, |batch| dedup.add_batch(batch))?;
     let lengths = args.report.as_ref().map(|_| dedup.lengths().to_vec());
     let lsh = dedup.lsh();
-    let mut outcome = dedup.finish();
+    let mut outcome = dedup.finish()?;
     let held = match &args.against {
         Some(index) => against(index, &sources, &opts, &mut outcome)?,
         None => 0,
@@ -172,6 +176,12 @@ fn summary(o: &DedupOutcome, bytes: u64, started: Instant, verbose: bool) {
         eprintln!(
             "lookalike: {} documents have no words: kept, never grouped",
             s.empty
+        );
+    }
+    if s.spilled_bytes > 0 {
+        eprintln!(
+            "lookalike: fingerprints outgrew --memory and were kept on disk ({} MB, removed at the end)",
+            s.spilled_bytes / 1_000_000
         );
     }
     if s.capped_buckets > 0 {

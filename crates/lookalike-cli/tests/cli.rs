@@ -159,6 +159,34 @@ fn threads_do_not_change_the_result() {
     }
     assert!(!outs[0].is_empty());
     assert_eq!(outs[0], outs[1]);
+
+    // A memory budget too small for the fingerprints: they go to disk, the
+    // summary says so, the clusters are byte for byte the same and the spill
+    // directory is cleaned up. A bad size is refused with a hint.
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill).expect("spill dir");
+    let c = dir.path().join("c-spilled.jsonl");
+    let o = run(&[
+        "dedup",
+        input.to_str().expect("utf8"),
+        "--memory",
+        "64K",
+        "--spill-dir",
+        spill.to_str().expect("utf8"),
+        "--clusters",
+        c.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("kept on disk"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&c).expect("clusters"), outs[0]);
+    assert_eq!(std::fs::read_dir(&spill).expect("spill dir").count(), 0);
+    let o = run(&["dedup", input.to_str().expect("utf8"), "--memory", "lots"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("write e.g. 512M or 8G"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

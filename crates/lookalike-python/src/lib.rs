@@ -519,7 +519,7 @@ fn dedup(
     let outcome = py.detach(|| -> Result<_, lookalike::Error> {
         let mut run = Dedup::new(s.config)?;
         run.add_batch(docs);
-        Ok(run.finish())
+        run.finish()
     });
     let outcome = outcome.map_err(lib_err)?;
     let n = outcome.kept.len();

@@ -52,7 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let fp = Fingerprinter::default();
             for &(a, b, rate) in &corpus.planted {
                 if base + a.max(b) < written {
-                    let (fa, fb) = (fp.fingerprint(&corpus.docs[a].1), fp.fingerprint(&corpus.docs[b].1));
+                    let (fa, fb) = (
+                        fp.fingerprint(&corpus.docs[a].1),
+                        fp.fingerprint(&corpus.docs[b].1),
+                    );
                     let line = serde_json::json!({
                         "id1": format!("s{}", base + a),
                         "id2": format!("s{}", base + b),

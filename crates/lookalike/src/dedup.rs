@@ -9,7 +9,7 @@
 //!     ("b".into(), "The quick brown fox jumps over the lazy dog near the river bank!".into()),
 //!     ("c".into(), "An entirely different sentence about markets, rates and the economy".into()),
 //! ]);
-//! let out = d.finish();
+//! let out = d.finish()?;
 //! assert_eq!(out.groups.len(), 1);
 //! assert_eq!(out.kept, [true, false, true]);
 //! # Ok::<(), lookalike::Error>(())
@@ -32,7 +32,9 @@
 //! are already in one group is skipped without comparing them: it could not
 //! change a component.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -43,6 +45,7 @@ use crate::lsh::{LshParams, bucket_pairs};
 use crate::shingle::ShingleConfig;
 use crate::sketch::Signature;
 use crate::sketch::SketchConfig;
+use crate::spill::SpillStore;
 use crate::verify::jaccard;
 
 /// How a candidate pair is confirmed before it joins a group.
@@ -167,6 +170,10 @@ pub struct DedupStats {
     pub merges: usize,
     /// Buckets skipped for having more than `bucket_cap` members.
     pub capped_buckets: usize,
+    /// Bytes of fingerprints written to disk because they outgrew the memory
+    /// budget ([`Dedup::spill_over`]); 0 when they stayed in memory.
+    #[serde(default)]
+    pub spilled_bytes: u64,
 }
 
 /// What a run decided.
@@ -190,7 +197,16 @@ pub struct Dedup {
     fingerprinter: Fingerprinter,
     ids: Vec<String>,
     lengths: Vec<u64>,
+    /// Fingerprints while they fit the memory budget...
     fingerprints: Vec<Fingerprint>,
+    /// ... and all of them once they do not.
+    spill: Option<SpillStore>,
+    /// Memory budget for fingerprints and where to spill beyond it.
+    budget: Option<(usize, PathBuf)>,
+    /// Estimated bytes held by `fingerprints`.
+    held: usize,
+    /// The first error writing the spill file, reported by `finish`.
+    spill_error: Option<crate::Error>,
 }
 
 impl Dedup {
@@ -235,7 +251,78 @@ impl Dedup {
             ids: Vec::new(),
             lengths: Vec::new(),
             fingerprints: Vec::new(),
+            spill: None,
+            budget: None,
+            held: 0,
+            spill_error: None,
         })
+    }
+
+    /// Keep fingerprints in memory up to about `budget` bytes; beyond it,
+    /// move them all into a temporary file under `dir` and go on there (see
+    /// [`crate::spill`]). Groups are the same either way (tested). Without
+    /// this call everything stays in memory.
+    pub fn spill_over(&mut self, budget: usize, dir: PathBuf) {
+        self.budget = Some((budget, dir));
+        self.spill_if_over();
+    }
+
+    /// The spill store's directory, once fingerprints went to disk.
+    pub fn spill_dir(&self) -> Option<&std::path::Path> {
+        self.spill.as_ref().map(|s| s.dir())
+    }
+
+    fn spill_if_over(&mut self) {
+        let Some((budget, dir)) = &self.budget else {
+            return;
+        };
+        if self.spill.is_some() || self.held <= *budget || self.spill_error.is_some() {
+            return;
+        }
+        let moved =
+            SpillStore::create(dir, self.config.sketch.slots, self.lsh).and_then(|mut store| {
+                for f in &self.fingerprints {
+                    store.push(f)?;
+                }
+                Ok(store)
+            });
+        match moved {
+            Ok(store) => {
+                self.spill = Some(store);
+                self.fingerprints = Vec::new();
+                self.held = 0;
+            }
+            Err(e) => self.spill_error = Some(e),
+        }
+    }
+
+    /// Estimated memory of one fingerprint.
+    fn weight(f: &Fingerprint) -> usize {
+        std::mem::size_of::<Fingerprint>()
+            + f.shingles.hashes.len() * 8
+            + f.signature.as_ref().map_or(0, |s| s.0.len() * 4)
+    }
+
+    /// Document `i`'s fingerprint, from memory or read back from disk.
+    fn fingerprint(&self, i: usize) -> crate::Result<Cow<'_, Fingerprint>> {
+        match &self.spill {
+            Some(store) => store.get(i).map(Cow::Owned),
+            None => Ok(Cow::Borrowed(&self.fingerprints[i])),
+        }
+    }
+
+    fn exact(&self, i: usize) -> u128 {
+        match &self.spill {
+            Some(store) => store.exact(i),
+            None => self.fingerprints[i].exact,
+        }
+    }
+
+    fn has_signature(&self, i: usize) -> bool {
+        match &self.spill {
+            Some(store) => store.has_signature(i),
+            None => self.fingerprints[i].signature.is_some(),
+        }
     }
 
     /// The bands × rows in use.
@@ -259,7 +346,8 @@ impl Dedup {
     }
 
     /// Add documents `(id, text)`, fingerprinting them in parallel on the
-    /// current rayon pool. The texts are dropped once fingerprinted.
+    /// current rayon pool. The texts are dropped once fingerprinted. An error
+    /// writing spilled fingerprints is kept and returned by [`Dedup::finish`].
     pub fn add_batch(&mut self, docs: Vec<(String, String)>) {
         let fp = self.fingerprinter;
         let drop_sets = self.config.verification == Verification::Signature;
@@ -276,38 +364,51 @@ impl Dedup {
         for ((id, _), (len, f)) in docs.into_iter().zip(prints) {
             self.ids.push(id);
             self.lengths.push(len);
-            self.fingerprints.push(f);
+            match &mut self.spill {
+                Some(store) if self.spill_error.is_none() => {
+                    if let Err(e) = store.push(&f) {
+                        self.spill_error = Some(e);
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    self.held += Self::weight(&f);
+                    self.fingerprints.push(f);
+                }
+            }
         }
+        self.spill_if_over();
     }
 
     /// Similarity of documents `a` and `b` as the configured verification
     /// measures it.
-    fn similarity(&self, a: usize, b: usize) -> f64 {
-        let (fa, fb) = (&self.fingerprints[a], &self.fingerprints[b]);
-        match self.config.verification {
+    fn similarity(&self, a: usize, b: usize) -> crate::Result<f64> {
+        let (fa, fb) = (self.fingerprint(a)?, self.fingerprint(b)?);
+        Ok(match self.config.verification {
             Verification::Exact => jaccard(&fa.shingles.hashes, &fb.shingles.hashes),
             Verification::Signature => match (&fa.signature, &fb.signature) {
                 (Some(x), Some(y)) => x.jaccard(y),
                 _ => 0.0,
             },
-        }
+        })
     }
 
-    /// Group the documents and decide which are kept.
-    pub fn finish(self) -> DedupOutcome {
-        let (groups, kept, stats) = self.group(self.config.threshold, self.lsh);
-        DedupOutcome {
-            ids: self.ids,
+    /// Group the documents and decide which are kept. Fails only when
+    /// fingerprints spilled to disk could not be written or read back.
+    pub fn finish(mut self) -> Result<DedupOutcome, crate::Error> {
+        let (groups, kept, stats) = self.group(self.config.threshold, self.lsh)?;
+        Ok(DedupOutcome {
+            ids: std::mem::take(&mut self.ids),
             groups,
             kept,
             stats,
-        }
+        })
     }
 
     /// Group the same documents at another threshold, without
     /// fingerprinting them again (for tuning). Bands × rows are derived for
     /// that threshold unless the configuration fixes them.
-    pub fn outcome_at(&self, threshold: f64) -> Result<DedupOutcome, crate::Error> {
+    pub fn outcome_at(&mut self, threshold: f64) -> Result<DedupOutcome, crate::Error> {
         let lsh = match self.config.lsh {
             Some(p) => p,
             None => LshParams::for_threshold(
@@ -316,7 +417,7 @@ impl Dedup {
                 self.config.target_recall,
             )?,
         };
-        let (groups, kept, stats) = self.group(threshold, lsh);
+        let (groups, kept, stats) = self.group(threshold, lsh)?;
         Ok(DedupOutcome {
             ids: self.ids.clone(),
             groups,
@@ -330,12 +431,39 @@ impl Dedup {
         &self.lengths
     }
 
-    /// Fingerprints in input order.
-    pub fn fingerprints(&self) -> &[Fingerprint] {
-        &self.fingerprints
+    /// Fingerprints in input order; `None` once they were spilled to disk.
+    pub fn fingerprints(&self) -> Option<&[Fingerprint]> {
+        self.spill.is_none().then_some(&self.fingerprints[..])
     }
 
-    fn group(&self, threshold: f64, lsh: LshParams) -> (Vec<Group>, Vec<bool>, DedupStats) {
+    fn group(
+        &mut self,
+        threshold: f64,
+        lsh: LshParams,
+    ) -> Result<(Vec<Group>, Vec<bool>, DedupStats), crate::Error> {
+        if let Some(e) = self.spill_error.take() {
+            return Err(e);
+        }
+        if let Some(store) = &mut self.spill {
+            store.seal()?;
+            if store.lsh() != lsh {
+                return Err(crate::Error::Config(format!(
+                    "fingerprints spilled to disk carry band keys for {} bands × {} rows only; \
+                     grouping with other bands needs them in memory (raise the memory budget)",
+                    store.lsh().bands,
+                    store.lsh().rows
+                )));
+            }
+        }
+        let this = &*self;
+        this.group_sealed(threshold, lsh)
+    }
+
+    fn group_sealed(
+        &self,
+        threshold: f64,
+        lsh: LshParams,
+    ) -> Result<(Vec<Group>, Vec<bool>, DedupStats), crate::Error> {
         let n = self.ids.len();
         let mut stats = DedupStats {
             documents: n,
@@ -347,17 +475,18 @@ impl Dedup {
         //    exact family goes on to LSH.
         let mut first_by_hash: HashMap<u128, usize> = HashMap::new();
         let mut lsh_members: Vec<usize> = Vec::new();
-        for (i, f) in self.fingerprints.iter().enumerate() {
-            if f.signature.is_none() {
+        for i in 0..n {
+            if !self.has_signature(i) {
                 stats.empty += 1;
                 continue;
             }
-            match first_by_hash.get(&f.exact) {
+            let exact = self.exact(i);
+            match first_by_hash.get(&exact) {
                 Some(&first) => {
                     uf.union(first, i);
                 }
                 None => {
-                    first_by_hash.insert(f.exact, i);
+                    first_by_hash.insert(exact, i);
                     lsh_members.push(i);
                 }
             }
@@ -370,10 +499,16 @@ impl Dedup {
         let mut pending: Vec<(u32, u32)> = Vec::with_capacity(CHECK_CHUNK);
         for band in 0..lsh.bands {
             keys.clear();
-            keys.par_extend(lsh_members.par_iter().filter_map(|&i| {
-                let sig = self.fingerprints[i].signature.as_ref()?;
-                Some((lsh.band_key(sig, band), i as u32))
-            }));
+            match &self.spill {
+                Some(store) => {
+                    let all = store.band_keys(band)?;
+                    keys.extend(lsh_members.iter().map(|&i| (all[i], i as u32)));
+                }
+                None => keys.par_extend(lsh_members.par_iter().filter_map(|&i| {
+                    let sig = self.fingerprints[i].signature.as_ref()?;
+                    Some((lsh.band_key(sig, band), i as u32))
+                })),
+            }
             keys.par_sort_unstable();
             for bucket in keys.chunk_by(|x, y| x.0 == y.0) {
                 if bucket.len() < 2 {
@@ -390,11 +525,11 @@ impl Dedup {
                     }
                     pending.push((a, b));
                     if pending.len() >= CHECK_CHUNK {
-                        self.check_and_merge(&mut pending, threshold, &mut uf, &mut stats);
+                        self.check_and_merge(&mut pending, threshold, &mut uf, &mut stats)?;
                     }
                 }
             }
-            self.check_and_merge(&mut pending, threshold, &mut uf, &mut stats);
+            self.check_and_merge(&mut pending, threshold, &mut uf, &mut stats)?;
         }
 
         // 3. Groups, kept members and each member's relation to the kept one.
@@ -404,28 +539,32 @@ impl Dedup {
             .into_par_iter()
             .map(|members| {
                 let keep = self.config.keep.choose(&members, |i| self.lengths[i]);
-                let exact_kept = self.fingerprints[keep].exact;
+                let exact_kept = self.exact(keep);
                 let members = members
                     .into_iter()
                     .map(|i| {
-                        let exact = self.fingerprints[i].exact == exact_kept;
-                        Member {
+                        let exact = self.exact(i) == exact_kept;
+                        Ok(Member {
                             index: i,
-                            similarity: if exact { 1.0 } else { self.similarity(keep, i) },
+                            similarity: if exact {
+                                1.0
+                            } else {
+                                self.similarity(keep, i)?
+                            },
                             relation: if exact {
                                 Relation::Exact
                             } else {
                                 Relation::Near
                             },
-                        }
+                        })
                     })
-                    .collect();
-                Group {
+                    .collect::<Result<_, crate::Error>>()?;
+                Ok(Group {
                     kept: keep,
                     members,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_, crate::Error>>()?;
         let mut kept = vec![true; n];
         for g in &groups {
             for m in g.members.iter().filter(|m| m.index != g.kept) {
@@ -438,7 +577,8 @@ impl Dedup {
         }
         stats.groups = groups.len();
         stats.kept = kept.iter().filter(|&&k| k).count();
-        (groups, kept, stats)
+        stats.spilled_bytes = self.spill.as_ref().map_or(0, |s| s.bytes());
+        Ok((groups, kept, stats))
     }
 }
 
@@ -453,26 +593,23 @@ impl Dedup {
         threshold: f64,
         uf: &mut UnionFind,
         stats: &mut DedupStats,
-    ) {
+    ) -> Result<(), crate::Error> {
         let checked: Vec<Option<f64>> = pairs
             .par_iter()
             .map(|&(a, b)| {
-                let (fa, fb) = (
-                    &self.fingerprints[a as usize],
-                    &self.fingerprints[b as usize],
-                );
+                let (fa, fb) = (self.fingerprint(a as usize)?, self.fingerprint(b as usize)?);
                 let (Some(sa), Some(sb)) = (&fa.signature, &fb.signature) else {
-                    return None;
+                    return Ok(None);
                 };
-                check_candidate(
+                Ok(check_candidate(
                     self.config.verification,
                     threshold,
                     self.config.estimate_margin,
                     (&sa.0, &fa.shingles.hashes),
                     (&sb.0, &fb.shingles.hashes),
-                )
+                ))
             })
-            .collect();
+            .collect::<Result<_, crate::Error>>()?;
         stats.candidates += pairs.len();
         for (&(a, b), sim) in pairs.iter().zip(checked) {
             let Some(sim) = sim else { continue };
@@ -484,6 +621,7 @@ impl Dedup {
             }
         }
         pairs.clear();
+        Ok(())
     }
 }
 

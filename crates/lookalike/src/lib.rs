@@ -26,6 +26,7 @@
 //! | reuse | [`reuse`] | pairs sharing passages across a corpus (winnowing, boilerplate) |
 //! | input/output | [`corpus`], [`output`] | directories, JSON Lines (plain, gzip, zstd), Parquet |
 //! | test data | [`synth`] | synthetic corpora with planted near duplicates |
+//! | beyond memory | [`spill`] | fingerprints in a temporary file past a memory budget |
 //!
 //! # Example
 //!
@@ -36,7 +37,7 @@
 //!     ("first".into(), "Kerry arrives in Moscow for talks on Syria with President Putin.".into()),
 //!     ("repost".into(), "KERRY arrives in Moscow for talks on Syria with President Putin".into()),
 //! ]);
-//! let outcome = run.finish();
+//! let outcome = run.finish()?;
 //! assert_eq!(outcome.kept, [true, false]);
 //! # Ok::<(), lookalike::Error>(())
 //! ```
@@ -60,6 +61,7 @@ pub mod report;
 pub mod reuse;
 pub mod shingle;
 pub mod sketch;
+pub mod spill;
 pub mod synth;
 pub mod time;
 pub mod tokenize;

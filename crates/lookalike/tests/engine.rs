@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use lookalike::dedup::{Dedup, DedupConfig, DedupOutcome};
+use lookalike::dedup::{Dedup, DedupConfig, DedupOutcome, DedupStats, Verification};
 use lookalike::normalize::normalize;
 use lookalike::synth::{CorpusConfig, generate};
 use lookalike::tokenize::words_reference;
@@ -38,7 +38,7 @@ fn run(docs: &[(String, String)], config: DedupConfig, threads: usize) -> DedupO
         for chunk in docs.chunks(97) {
             d.add_batch(chunk.to_vec());
         }
-        d.finish()
+        d.finish().expect("in memory, finishing cannot fail")
     })
 }
 
@@ -223,4 +223,67 @@ proptest! {
             if id.starts_with("empty") { prop_assert_eq!(seen[i], 0); }
         }
     }
+}
+
+/// Fingerprints spilled to disk, from the start or half-way through, give
+/// the outcome they give in memory, with either verification, and the
+/// temporary files are gone afterwards.
+#[test]
+fn spilling_to_disk_changes_nothing() {
+    let corpus = generate(&CorpusConfig {
+        originals: 400,
+        ..Default::default()
+    });
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("thread pool");
+    for verification in [Verification::Exact, Verification::Signature] {
+        let config = DedupConfig {
+            threshold: 0.5,
+            verification,
+            ..Default::default()
+        };
+        let memory = run(&corpus.docs, config.clone(), 2);
+        assert!(!memory.groups.is_empty());
+        // 0: spill before the first document; 300 KB: after a few batches.
+        for budget in [0, 300_000] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let spilled = pool.install(|| {
+                let mut d = Dedup::new(config.clone()).expect("valid config");
+                d.spill_over(budget, dir.path().to_path_buf());
+                for chunk in corpus.docs.chunks(97) {
+                    d.add_batch(chunk.to_vec());
+                }
+                assert!(d.fingerprints().is_none(), "budget {budget} was exceeded");
+                d.finish().expect("spilled run")
+            });
+            assert!(spilled.stats.spilled_bytes > 0);
+            assert_eq!(
+                spilled.groups, memory.groups,
+                "budget {budget}, {verification:?}"
+            );
+            assert_eq!(spilled.kept, memory.kept);
+            assert_eq!(
+                DedupStats {
+                    spilled_bytes: 0,
+                    ..spilled.stats.clone()
+                },
+                memory.stats
+            );
+            let left = std::fs::read_dir(dir.path()).expect("dir").count();
+            assert_eq!(left, 0, "the spill directory is removed");
+        }
+    }
+}
+
+/// A spill directory that cannot be written is an error naming it, from
+/// `finish`, never a panic or a silent in-memory run.
+#[test]
+fn an_unwritable_spill_directory_is_reported() {
+    let mut d = Dedup::new(DedupConfig::default()).expect("valid config");
+    d.spill_over(0, "/nonexistent/spill/dir".into());
+    d.add_batch(vec![("a".into(), "some words to fingerprint here".into())]);
+    let err = d.finish().expect_err("cannot spill");
+    assert!(err.to_string().contains("/nonexistent/spill/dir"), "{err}");
 }

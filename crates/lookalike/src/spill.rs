@@ -1,0 +1,310 @@
+//! Fingerprints kept on disk when they outgrow a memory budget.
+//!
+//! A deduplication run holds every document's shingle set and signature
+//! until it groups them: about 1.5 KB for a 100-word document, so 10 million
+//! such documents take 15 GB and 100 million would not fit on most machines.
+//! [`SpillStore`] moves them into one temporary file: each document's record
+//! is its signature slots then its sorted shingle hashes (little-endian), and
+//! memory keeps only a 24-byte slot per document (where the record starts,
+//! how many shingles, whether there is a signature) and its exact hash. The
+//! LSH band keys of the run's bands × rows are computed once, when a document
+//! is written, into one file per band, since bucketing reads them one band at
+//! a time and a band's keys are all it needs then.
+//!
+//! Reading a record back is a positional read (`pread`), safe from many
+//! threads at once: candidate pairs are checked in parallel as in memory.
+//! The operating system's page cache keeps the hot part of the file in
+//! memory when there is room, and the run still finishes when there is not.
+//!
+//! The file and the band files live in a temporary directory (under the
+//! directory the caller names) that is removed when the store is dropped.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::fingerprint::Fingerprint;
+use crate::lsh::LshParams;
+use crate::shingle::Shingles;
+use crate::sketch::Signature;
+
+/// Where one document's record sits in the file.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    offset: u64,
+    shingles: u32,
+    signature: bool,
+    units: u32,
+}
+
+/// Fingerprints in a temporary file; see the module documentation.
+#[derive(Debug)]
+pub struct SpillStore {
+    dir: tempfile::TempDir,
+    path: PathBuf,
+    writer: BufWriter<File>,
+    reader: Option<File>,
+    written: u64,
+    slots: Vec<Slot>,
+    exact: Vec<u128>,
+    slots_per_signature: usize,
+    lsh: LshParams,
+    bands: Vec<BufWriter<File>>,
+}
+
+impl SpillStore {
+    /// A new, empty store in a fresh temporary directory under `parent`, for
+    /// signatures of `slots` slots bucketed with `lsh`.
+    pub fn create(parent: &Path, slots: usize, lsh: LshParams) -> Result<SpillStore> {
+        let dir = tempfile::Builder::new()
+            .prefix("lookalike-spill-")
+            .tempdir_in(parent)
+            .map_err(|e| Error::io(parent, e))?;
+        let path = dir.path().join("fingerprints");
+        let writer = BufWriter::with_capacity(1 << 20, create(&path)?);
+        let bands = (0..lsh.bands)
+            .map(|b| create(&dir.path().join(format!("band-{b}"))).map(BufWriter::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SpillStore {
+            dir,
+            path,
+            writer,
+            reader: None,
+            written: 0,
+            slots: Vec::new(),
+            exact: Vec::new(),
+            slots_per_signature: slots,
+            lsh,
+            bands,
+        })
+    }
+
+    /// Number of documents stored.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether no document is stored.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Bytes written to the fingerprint file so far.
+    pub fn bytes(&self) -> u64 {
+        self.written
+    }
+
+    /// The directory holding the files (removed when the store is dropped).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Append one document's fingerprint.
+    pub fn push(&mut self, f: &Fingerprint) -> Result<()> {
+        if self.reader.is_some() {
+            return Err(Error::Config(
+                "documents cannot be added to a spill store once it is read".into(),
+            ));
+        }
+        let mut bytes = Vec::with_capacity(
+            f.signature.as_ref().map_or(0, |s| s.0.len() * 4) + f.shingles.hashes.len() * 8,
+        );
+        if let Some(sig) = &f.signature {
+            if sig.0.len() != self.slots_per_signature {
+                return Err(Error::Config(format!(
+                    "signature of {} slots in a store of {}",
+                    sig.0.len(),
+                    self.slots_per_signature
+                )));
+            }
+            for v in sig.0.iter() {
+                bytes.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        for h in &f.shingles.hashes {
+            bytes.extend_from_slice(&h.to_le_bytes());
+        }
+        let too_many = |what: &str| Error::Config(format!("a document has too many {what}"));
+        self.slots.push(Slot {
+            offset: self.written,
+            shingles: u32::try_from(f.shingles.hashes.len()).map_err(|_| too_many("shingles"))?,
+            signature: f.signature.is_some(),
+            units: u32::try_from(f.shingles.units).map_err(|_| too_many("words"))?,
+        });
+        self.exact.push(f.exact);
+        self.writer
+            .write_all(&bytes)
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.written += bytes.len() as u64;
+        for (band, w) in self.bands.iter_mut().enumerate() {
+            // Documents without a signature get a key that is never read:
+            // they take no part in LSH.
+            let key = f
+                .signature
+                .as_ref()
+                .map_or(0, |s| self.lsh.band_key(s, band));
+            w.write_all(&key.to_le_bytes())
+                .map_err(|e| Error::io(self.dir.path(), e))?;
+        }
+        Ok(())
+    }
+
+    /// Finish writing; from now on the store is read-only.
+    pub fn seal(&mut self) -> Result<()> {
+        if self.reader.is_some() {
+            return Ok(());
+        }
+        self.writer.flush().map_err(|e| Error::io(&self.path, e))?;
+        for w in &mut self.bands {
+            w.flush().map_err(|e| Error::io(self.dir.path(), e))?;
+        }
+        self.reader = Some(File::open(&self.path).map_err(|e| Error::io(&self.path, e))?);
+        Ok(())
+    }
+
+    /// The LSH parameters the band keys were made with.
+    pub fn lsh(&self) -> LshParams {
+        self.lsh
+    }
+
+    /// Exact hash of document `i`.
+    pub fn exact(&self, i: usize) -> u128 {
+        self.exact[i]
+    }
+
+    /// Whether document `i` has a signature (at least one word).
+    pub fn has_signature(&self, i: usize) -> bool {
+        self.slots[i].signature
+    }
+
+    /// Every document's key in `band`, in document order. Requires [`seal`](Self::seal).
+    pub fn band_keys(&self, band: usize) -> Result<Vec<u64>> {
+        let path = self.dir.path().join(format!("band-{band}"));
+        let mut bytes = Vec::with_capacity(self.slots.len() * 8);
+        File::open(&path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(|e| Error::io(&path, e))?;
+        if bytes.len() != self.slots.len() * 8 {
+            return Err(Error::io(
+                &path,
+                std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "band file is short"),
+            ));
+        }
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect())
+    }
+
+    /// Read document `i`'s fingerprint back. Requires [`seal`](Self::seal).
+    pub fn get(&self, i: usize) -> Result<Fingerprint> {
+        let slot = self.slots[i];
+        let sig_len = if slot.signature {
+            self.slots_per_signature
+        } else {
+            0
+        };
+        let mut bytes = vec![0u8; sig_len * 4 + slot.shingles as usize * 8];
+        let file = self.reader.as_ref().ok_or_else(|| {
+            Error::Config("a spill store must be sealed before it is read".into())
+        })?;
+        read_exact_at(file, &mut bytes, slot.offset).map_err(|e| Error::io(&self.path, e))?;
+        let (sig, shingles) = bytes.split_at(sig_len * 4);
+        Ok(Fingerprint {
+            exact: self.exact[i],
+            shingles: Shingles {
+                hashes: shingles
+                    .chunks_exact(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+                    .collect(),
+                units: slot.units as usize,
+            },
+            signature: slot.signature.then(|| {
+                Signature(
+                    sig.chunks_exact(4)
+                        .map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()))
+                        .collect(),
+                )
+            }),
+        })
+    }
+}
+
+fn create(path: &Path) -> Result<File> {
+    File::create(path).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, buf, offset)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::Fingerprinter;
+
+    #[test]
+    fn records_come_back_as_written() {
+        let fp = Fingerprinter::default();
+        let lsh = LshParams { bands: 4, rows: 8 };
+        let texts = [
+            "the quick brown fox jumps over the lazy dog",
+            "",
+            "one",
+            "a b c d e f g h",
+        ];
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = SpillStore::create(dir.path(), 128, lsh).expect("store");
+        let prints: Vec<Fingerprint> = texts.iter().map(|t| fp.fingerprint(t)).collect();
+        for f in &prints {
+            store.push(f).expect("push");
+        }
+        store.seal().expect("seal");
+        for (i, f) in prints.iter().enumerate() {
+            let back = store.get(i).expect("get");
+            assert_eq!(back.exact, f.exact);
+            assert_eq!(back.shingles, f.shingles);
+            assert_eq!(back.signature, f.signature);
+            assert_eq!(store.has_signature(i), f.signature.is_some());
+        }
+        for band in 0..lsh.bands {
+            let keys = store.band_keys(band).expect("keys");
+            for (i, f) in prints.iter().enumerate() {
+                if let Some(s) = &f.signature {
+                    assert_eq!(keys[i], lsh.band_key(s, band));
+                }
+            }
+        }
+        assert!(
+            store.push(&prints[0]).is_err(),
+            "sealed stores refuse writes"
+        );
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error_naming_it() {
+        let err = SpillStore::create(
+            Path::new("/nonexistent/lookalike"),
+            128,
+            LshParams { bands: 1, rows: 1 },
+        )
+        .expect_err("no such directory");
+        assert!(err.to_string().contains("/nonexistent/lookalike"), "{err}");
+    }
+}
