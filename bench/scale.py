@@ -8,7 +8,7 @@ time, peak memory, documents/s, the share of planted pairs at Jaccard >=
 that were grouped anyway (the true similarity of each pair is measured by
 the generator on the texts).
 
-    python3 bench/scale.py [--sizes 1000000 10000000] [--verify exact|signature]
+    python3 bench/scale.py [--sizes 1000000 10000000] [--verify exact|signature] [--memory 8G]
 
 Run after `cargo build --release -p lookalike-cli -p lookalike --example synth`
 (bench/run does it). Corpora are written to bench/work/scale/ and reused; a
@@ -32,10 +32,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--verify", default="exact", choices=["exact", "signature"])
+    ap.add_argument("--memory", default="8G", help="lookalike's --memory (fingerprints past it spill to disk)")
     a = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)
     print(f"Machine: {machine()}")
-    print(f"Verification: {a.verify}; threshold 0.8; 2 threads\n")
+    print(f"Verification: {a.verify}; --memory {a.memory}; threshold 0.8; 2 threads\n")
     print("| documents | corpus MB | wall s | CPU s | peak RSS MB | documents/s | MB/s | "
           "recall: planted pairs >= 0.85 grouped | planted pairs < 0.75 grouped | outcome |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
@@ -50,7 +51,8 @@ def main():
                 continue
             subprocess.run(["target/release/examples/synth", str(n), corpus, truth], check=True)
         clusters = f"{WORK}/clusters-{n}.jsonl"
-        r = run(["dedup", corpus, "-j", "2", "-t", "0.8", "--verify", a.verify, "--clusters", clusters])
+        r = run(["dedup", corpus, "-j", "2", "-t", "0.8", "--verify", a.verify, "--memory", a.memory,
+                 "--spill-dir", WORK, "--clusters", clusters])
         group = groups_of(clusters)
         above = found = below = wrong = 0
         with open(truth) as f:
@@ -64,8 +66,8 @@ def main():
                     below += 1
                     wrong += grouped
         size = os.path.getsize(corpus) / 1e6
-        summary = [l for l in r["stderr"].splitlines() if "groups;" in l]
-        outcome = summary[0].split("lookalike: ")[-1] if summary else ""
+        summary = [l for l in r["stderr"].splitlines() if "groups;" in l or "kept on disk" in l]
+        outcome = "; ".join(l.split("lookalike: ")[-1] for l in summary)
         print(f"| {n:,} | {size:,.0f} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['rss_mb']:,.0f} | "
               f"{n / r['wall']:,.0f} | {size / r['wall']:.1f} | {found / max(above, 1):.4f} of {above:,} | "
               f"{wrong} of {below:,} | {outcome} |",
