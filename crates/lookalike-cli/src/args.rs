@@ -701,3 +701,22 @@ pub struct CompareArgs {
     #[arg(long, value_enum, default_value_t = Utf8Arg::Replace)]
     pub invalid_utf8: Utf8Arg,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        let mib = 1024 * 1024;
+        assert_eq!(parse_size("123"), Ok(ByteSize(123)));
+        assert_eq!(parse_size("512M"), Ok(ByteSize(512 * mib)));
+        assert_eq!(parse_size("8G"), Ok(ByteSize(8 * 1024 * mib)));
+        assert_eq!(parse_size("8GiB"), Ok(ByteSize(8 * 1024 * mib)));
+        assert_eq!(parse_size("1.5g"), Ok(ByteSize(1536 * mib)));
+        assert_eq!(parse_size("64kb"), Ok(ByteSize(64 * 1024)));
+        for bad in ["lots", "-1G", "8X", "", "G"] {
+            assert!(parse_size(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}
