@@ -132,36 +132,33 @@ fn read_batches(data: AnyRecordBatch) -> PyResult<(Vec<RecordBatch>, Arc<Schema>
 /// The strings of column `name`, with a message naming the column and row
 /// for a missing column, another type or a null.
 fn strings(batch: &RecordBatch, name: &str, first_row: usize) -> PyResult<Vec<String>> {
-    let col = column(batch, name)?;
-    let get = |i: usize| -> Option<&str> {
-        match col.data_type() {
-            DataType::Utf8 => Some(col.as_string::<i32>().value(i)),
-            DataType::LargeUtf8 => Some(col.as_string::<i64>().value(i)),
-            DataType::Utf8View => Some(col.as_string_view().value(i)),
-            _ => None,
-        }
-    };
-    if !matches!(
-        col.data_type(),
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-    ) {
-        return Err(input_err(format!(
-            "column {name:?} holds {}, not text: pass the name of a string column",
-            col.data_type()
-        )));
-    }
-    (0..col.len())
-        .map(|i| {
-            if col.is_null(i) {
-                Err(input_err(format!(
+    text_values(column(batch, name)?, name)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.map(str::to_string).ok_or_else(|| {
+                input_err(format!(
                     "row {}: column {name:?} is null: give every row a text (an empty string is kept and never grouped)",
                     first_row + i
-                )))
-            } else {
-                Ok(get(i).unwrap_or_default().to_string())
-            }
+                ))
+            })
         })
         .collect()
+}
+
+/// The values of a text column of any of Arrow's three string types, nulls
+/// as `None`; another type is an error naming the column.
+fn text_values<'a>(col: &'a ArrayRef, name: &str) -> PyResult<Vec<Option<&'a str>>> {
+    Ok(match col.data_type() {
+        DataType::Utf8 => col.as_string::<i32>().iter().collect(),
+        DataType::LargeUtf8 => col.as_string::<i64>().iter().collect(),
+        DataType::Utf8View => col.as_string_view().iter().collect(),
+        other => {
+            return Err(input_err(format!(
+                "column {name:?} holds {other}, not text: pass the name of a string column"
+            )));
+        }
+    })
 }
 
 fn column<'a>(batch: &'a RecordBatch, name: &str) -> PyResult<&'a ArrayRef> {
@@ -719,32 +716,10 @@ impl Index {
 
 /// An optional string column: nulls stay None.
 fn optional_strings(batch: &RecordBatch, name: &str) -> PyResult<Vec<Option<String>>> {
-    let col = column(batch, name)?;
-    let cast = arrow_select_cast(col, name)?;
-    let s = cast.as_string::<i32>();
-    Ok((0..s.len())
-        .map(|i| (!s.is_null(i)).then(|| s.value(i).to_string()))
+    Ok(text_values(column(batch, name)?, name)?
+        .into_iter()
+        .map(|v| v.map(str::to_string))
         .collect())
-}
-
-fn arrow_select_cast(col: &ArrayRef, name: &str) -> PyResult<ArrayRef> {
-    match col.data_type() {
-        DataType::Utf8 => Ok(col.clone()),
-        DataType::LargeUtf8 | DataType::Utf8View => {
-            let values: Vec<Option<String>> = (0..col.len())
-                .map(|i| {
-                    (!col.is_null(i)).then(|| match col.data_type() {
-                        DataType::LargeUtf8 => col.as_string::<i64>().value(i).to_string(),
-                        _ => col.as_string_view().value(i).to_string(),
-                    })
-                })
-                .collect();
-            Ok(Arc::new(arrow_array::StringArray::from(values)))
-        }
-        other => Err(input_err(format!(
-            "column {name:?} holds {other}, not text"
-        ))),
-    }
 }
 
 /// The time column, when present: int64 seconds since 1970, or text as
@@ -764,16 +739,15 @@ fn timestamps(
                 .collect(),
         ));
     }
-    let text = arrow_select_cast(col, name)?;
-    let s = text.as_string::<i32>();
-    (0..s.len())
-        .map(|i| {
-            if s.is_null(i) {
-                return Ok(None);
-            }
-            lookalike::time::parse_timestamp(s.value(i))
-                .map(Some)
-                .map_err(|e| input_err(format!("row {}: column {name:?}: {e}", first_row + i)))
+    text_values(col, name)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.map(|t| {
+                lookalike::time::parse_timestamp(t)
+                    .map_err(|e| input_err(format!("row {}: column {name:?}: {e}", first_row + i)))
+            })
+            .transpose()
         })
         .collect::<PyResult<Vec<_>>>()
         .map(Some)
