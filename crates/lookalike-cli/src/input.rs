@@ -215,8 +215,12 @@ struct Reader<'a, F> {
     source: usize,
     /// For each document in input order: (source index, record).
     origins: Vec<(u32, u64)>,
-    /// Every id seen, with the document's position, to refuse duplicates.
-    ids: HashMap<String, usize>,
+    /// Every id seen, by its 128-bit hash, with the document's position, to
+    /// refuse duplicates. The hash, not a second copy of the id, keeps this
+    /// to 24 bytes an entry plus the table's slack (the ids themselves are
+    /// held once, by the run); two different ids share a 128-bit hash with probability
+    /// about n² / 2¹²⁹, 10⁻²³ for a hundred million documents.
+    ids: HashMap<u128, usize>,
     sources: &'a [Source],
     /// Notices by kind: how many, and whether printing stopped.
     notices: HashMap<&'static str, usize>,
@@ -261,14 +265,15 @@ impl<F: FnMut(Vec<Document>)> Sink for Reader<'_, F> {
     fn document(&mut self, doc: Document) -> lookalike::Result<()> {
         let index = self.origins.len();
         self.origins.push((self.source as u32, doc.record));
-        if let Some(&first) = self.ids.get(&doc.id) {
+        let key = xxhash_rust::xxh3::xxh3_128(doc.id.as_bytes());
+        if let Some(&first) = self.ids.get(&key) {
             return Err(Error::DuplicateId {
                 first: self.place_of(first, &doc.id),
                 second: self.place_of(index, &doc.id),
                 id: doc.id,
             });
         }
-        self.ids.insert(doc.id.clone(), index);
+        self.ids.insert(key, index);
         self.bytes += doc.text.len() as u64;
         self.batch_bytes += doc.text.len();
         self.batch.push(doc);
