@@ -267,11 +267,6 @@ impl Dedup {
         self.spill_if_over();
     }
 
-    /// The spill store's directory, once fingerprints went to disk.
-    pub fn spill_dir(&self) -> Option<&std::path::Path> {
-        self.spill.as_ref().map(|s| s.dir())
-    }
-
     fn spill_if_over(&mut self) {
         let Some((budget, dir)) = &self.budget else {
             return;
@@ -455,8 +450,7 @@ impl Dedup {
                 )));
             }
         }
-        let this = &*self;
-        this.group_sealed(threshold, lsh)
+        self.group_sealed(threshold, lsh)
     }
 
     fn group_sealed(

@@ -50,6 +50,12 @@ __all__ = [
 THRESHOLD = 0.4
 NGRAM = 5
 SLOTS = 128
+CENTRES = 8
+BUCKET_CAP = 10_000
+
+# Rounds of label propagation the Spark and Ray pipelines allow before they
+# report that connected components did not settle.
+_MAX_ROUNDS = 64
 
 
 def _check_pipeline(columns: Sequence[str], text_col: str, id_col: str,
@@ -182,8 +188,8 @@ def dedup(
     seed: int = 0,
     keep: str = "first",
     verification: str = "exact",
-    centres: int = 8,
-    bucket_cap: int = 10_000,
+    centres: int = CENTRES,
+    bucket_cap: int = BUCKET_CAP,
 ) -> pa.Table:
     """Group near-duplicate rows; one output row per input row, in order.
 

@@ -16,9 +16,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import NGRAM, SLOTS, THRESHOLD, LookalikeError, _check_pipeline, _lookalike
-
-_MAX_ROUNDS = 64
+from . import (
+    BUCKET_CAP, CENTRES, NGRAM, SLOTS, THRESHOLD, _MAX_ROUNDS, LookalikeError, _check_pipeline,
+    _lookalike,
+)
 
 
 def dedup(
@@ -33,8 +34,8 @@ def dedup(
     seed: int = 0,
     keep: str = "first",
     verification: str = "exact",
-    centres: int = 8,
-    bucket_cap: int = 10_000,
+    centres: int = CENTRES,
+    bucket_cap: int = BUCKET_CAP,
     order_col: str | None = None,
     partitions: int = 4,
 ) -> Any:

@@ -24,9 +24,10 @@ from typing import Any, Iterator
 
 import pyarrow as pa
 
-from . import NGRAM, SLOTS, THRESHOLD, LookalikeError, _check_pipeline, _lookalike
-
-_MAX_ROUNDS = 64
+from . import (
+    BUCKET_CAP, CENTRES, NGRAM, SLOTS, THRESHOLD, _MAX_ROUNDS, LookalikeError, _check_pipeline,
+    _lookalike,
+)
 
 
 def dedup(
@@ -41,8 +42,8 @@ def dedup(
     seed: int = 0,
     keep: str = "first",
     verification: str = "exact",
-    centres: int = 8,
-    bucket_cap: int = 10_000,
+    centres: int = CENTRES,
+    bucket_cap: int = BUCKET_CAP,
     order_col: str | None = None,
 ) -> Any:
     """Return ``df`` with two more columns: ``group`` (the ``id_col`` value of
