@@ -71,7 +71,7 @@ fn run_in_pool(args: &DedupArgs) -> Result<()> {
         let mut kept: Vec<KeptRecords> = vec![Vec::new(); sources.len()];
         for (i, &(source, record)) in read.origins.iter().enumerate() {
             if outcome.kept[i] {
-                kept[source as usize].push((record, outcome.ids[i].clone()));
+                kept[source as usize].push((record, &outcome.ids[i]));
             }
         }
         for ((source, records), target) in sources.iter().zip(&kept).zip(&targets) {

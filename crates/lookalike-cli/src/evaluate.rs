@@ -154,11 +154,11 @@ fn print_evaluation(
 pub fn predicted(outcome: &DedupOutcome) -> Predicted {
     let mut p = Predicted::default();
     for (g, group) in outcome.groups.iter().enumerate() {
-        p.kept.push(outcome.ids[group.kept].clone());
+        p.kept.push(outcome.ids[group.kept].to_string());
         for m in &group.members {
-            p.group.insert(outcome.ids[m.index].clone(), g);
+            p.group.insert(outcome.ids[m.index].to_string(), g);
             p.similarity
-                .insert(outcome.ids[m.index].clone(), m.similarity);
+                .insert(outcome.ids[m.index].to_string(), m.similarity);
         }
     }
     p

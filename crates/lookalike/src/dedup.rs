@@ -33,7 +33,6 @@
 //! change a component.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -41,6 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::{KeepPolicy, UnionFind};
 use crate::fingerprint::{Fingerprint, Fingerprinter};
+use crate::ids::Ids;
 use crate::lsh::{LshParams, bucket_pairs};
 use crate::shingle::ShingleConfig;
 use crate::sketch::Signature;
@@ -180,7 +180,7 @@ pub struct DedupStats {
 #[derive(Debug, Clone)]
 pub struct DedupOutcome {
     /// Document ids in input order.
-    pub ids: Vec<String>,
+    pub ids: Ids,
     /// Groups, ordered by their first member.
     pub groups: Vec<Group>,
     /// For each document in input order, whether it is kept.
@@ -195,7 +195,7 @@ pub struct Dedup {
     config: DedupConfig,
     lsh: LshParams,
     fingerprinter: Fingerprinter,
-    ids: Vec<String>,
+    ids: Ids,
     lengths: Vec<u64>,
     /// Fingerprints while they fit the memory budget...
     fingerprints: Vec<Fingerprint>,
@@ -248,7 +248,7 @@ impl Dedup {
             config,
             lsh,
             fingerprinter,
-            ids: Vec::new(),
+            ids: Ids::new(),
             lengths: Vec::new(),
             fingerprints: Vec::new(),
             spill: None,
@@ -357,7 +357,7 @@ impl Dedup {
             })
             .collect();
         for ((id, _), (len, f)) in docs.into_iter().zip(prints) {
-            self.ids.push(id);
+            self.ids.push(&id);
             self.lengths.push(len);
             match &mut self.spill {
                 Some(store) if self.spill_error.is_none() => {
@@ -466,26 +466,23 @@ impl Dedup {
         let mut uf = UnionFind::new(n);
 
         // 1. Exact duplicates: same normalised text. Only the first of each
-        //    exact family goes on to LSH.
-        let mut first_by_hash: HashMap<u128, usize> = HashMap::new();
-        let mut lsh_members: Vec<usize> = Vec::new();
-        for i in 0..n {
-            if !self.has_signature(i) {
-                stats.empty += 1;
-                continue;
+        //    exact family goes on to LSH. Sorting positions by (hash,
+        //    position) finds the families in 4 bytes a document, where a
+        //    hash map would take ten times that at 100 million documents.
+        let mut lsh_members: Vec<u32> = (0..n as u32)
+            .filter(|&i| self.has_signature(i as usize))
+            .collect();
+        stats.empty = n - lsh_members.len();
+        lsh_members.par_sort_unstable_by_key(|&i| (self.exact(i as usize), i));
+        lsh_members.dedup_by(|later, first| {
+            let same = self.exact(*later as usize) == self.exact(*first as usize);
+            if same {
+                uf.union(*first as usize, *later as usize);
             }
-            let exact = self.exact(i);
-            match first_by_hash.get(&exact) {
-                Some(&first) => {
-                    uf.union(first, i);
-                }
-                None => {
-                    first_by_hash.insert(exact, i);
-                    lsh_members.push(i);
-                }
-            }
-        }
-        drop(first_by_hash);
+            same
+        });
+        // Ascending positions, so spilled band keys are read in one pass.
+        lsh_members.par_sort_unstable();
 
         // 2. LSH one band at a time, so memory holds one band's keys. Sorting
         //    (key, position) puts each bucket's members in input order.
@@ -494,13 +491,10 @@ impl Dedup {
         for band in 0..lsh.bands {
             keys.clear();
             match &self.spill {
-                Some(store) => {
-                    let all = store.band_keys(band)?;
-                    keys.extend(lsh_members.iter().map(|&i| (all[i], i as u32)));
-                }
+                Some(store) => store.band_keys(band, &lsh_members, &mut keys)?,
                 None => keys.par_extend(lsh_members.par_iter().filter_map(|&i| {
-                    let sig = self.fingerprints[i].signature.as_ref()?;
-                    Some((lsh.band_key(sig, band), i as u32))
+                    let sig = self.fingerprints[i as usize].signature.as_ref()?;
+                    Some((lsh.band_key(sig, band), i))
                 })),
             }
             keys.par_sort_unstable();

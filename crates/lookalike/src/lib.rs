@@ -52,6 +52,7 @@ pub mod dedup;
 mod error;
 pub mod eval;
 pub mod fingerprint;
+pub mod ids;
 pub mod index;
 pub mod lsh;
 pub mod normalize;

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 
 /// The kept documents of one source: `(record, id)` as read
 /// ([`crate::corpus::Document::record`] and `id`), in reading order.
-pub type KeptRecords = Vec<(u64, String)>;
+pub type KeptRecords<'a> = Vec<(u64, &'a str)>;
 
 /// Where each source's kept documents go. Checked before any work is done so
 /// a bad output path fails fast.
@@ -67,7 +67,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// Write the kept documents of `source` to `target`.
-pub fn write_kept(source: &Source, kept: &KeptRecords, target: &Path) -> Result<()> {
+pub fn write_kept(source: &Source, kept: &KeptRecords<'_>, target: &Path) -> Result<()> {
     match source.kind {
         SourceKind::Directory => {
             std::fs::create_dir_all(target).map_err(|e| Error::io(target, e))?;
@@ -108,7 +108,7 @@ fn create_parent(target: &Path) -> Result<()> {
 fn write_json_lines(
     source: &Source,
     c: Compression,
-    kept: &KeptRecords,
+    kept: &KeptRecords<'_>,
     target: &Path,
 ) -> Result<()> {
     let file = File::open(&source.path).map_err(|e| Error::io(&source.path, e))?;
@@ -372,7 +372,11 @@ pub(crate) mod parquet_io {
         Ok(())
     }
 
-    pub(crate) fn write(source: &Source, kept: &super::KeptRecords, target: &Path) -> Result<()> {
+    pub(crate) fn write(
+        source: &Source,
+        kept: &super::KeptRecords<'_>,
+        target: &Path,
+    ) -> Result<()> {
         let b = builder(source)?;
         let schema = b.schema().clone();
         let reader = b.build().map_err(|e| err(source, e))?;

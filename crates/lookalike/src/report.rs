@@ -175,7 +175,7 @@ pub fn html(
         .collect();
 
     let data = PageData {
-        ids: outcome.ids.iter().map(String::as_str).collect(),
+        ids: outcome.ids.iter().collect(),
         texts: texts.iter().map(|(k, v)| (*k, v.as_str())).collect(),
         groups,
     };

@@ -5,7 +5,7 @@
 //! such documents take 15 GB and 100 million would not fit on most machines.
 //! [`SpillStore`] moves them into one temporary file: each document's record
 //! is its signature slots then its sorted shingle hashes (little-endian), and
-//! memory keeps only a 24-byte slot per document (where the record starts,
+//! memory keeps only a 16-byte slot per document (where the record starts,
 //! how many shingles, whether there is a signature) and its exact hash. The
 //! LSH band keys of the run's bands × rows are computed once, when a document
 //! is written, into one file per band, since bucketing reads them one band at
@@ -29,13 +29,28 @@ use crate::lsh::LshParams;
 use crate::shingle::Shingles;
 use crate::sketch::Signature;
 
-/// Where one document's record sits in the file.
+/// Where one document's record sits in the file: 16 bytes, since a run
+/// holds one per document.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
+    /// Offset of the record, with [`SIGNED`] set when it has a signature.
     offset: u64,
     shingles: u32,
-    signature: bool,
     units: u32,
+}
+
+/// The bit of [`Slot::offset`] that says the record has a signature (no
+/// file reaches 2⁶³ bytes).
+const SIGNED: u64 = 1 << 63;
+
+impl Slot {
+    fn offset(&self) -> u64 {
+        self.offset & !SIGNED
+    }
+
+    fn signature(&self) -> bool {
+        self.offset & SIGNED != 0
+    }
 }
 
 /// Fingerprints in a temporary file; see the module documentation.
@@ -127,9 +142,8 @@ impl SpillStore {
         }
         let too_many = |what: &str| Error::Config(format!("a document has too many {what}"));
         self.slots.push(Slot {
-            offset: self.written,
+            offset: self.written | if f.signature.is_some() { SIGNED } else { 0 },
             shingles: u32::try_from(f.shingles.hashes.len()).map_err(|_| too_many("shingles"))?,
-            signature: f.signature.is_some(),
             units: u32::try_from(f.shingles.units).map_err(|_| too_many("words"))?,
         });
         self.exact.push(f.exact);
@@ -175,32 +189,53 @@ impl SpillStore {
 
     /// Whether document `i` has a signature (at least one word).
     pub fn has_signature(&self, i: usize) -> bool {
-        self.slots[i].signature
+        self.slots[i].signature()
     }
 
-    /// Every document's key in `band`, in document order. Requires [`seal`](Self::seal).
-    pub fn band_keys(&self, band: usize) -> Result<Vec<u64>> {
+    /// The keys in `band` of the documents at `positions` (ascending), as
+    /// `(key, position)` appended to `out`. The band file is read in
+    /// 1 MB pieces, so memory holds only what is kept: 16 bytes a document
+    /// at most, not the file as well. Requires [`seal`](Self::seal).
+    pub fn band_keys(
+        &self,
+        band: usize,
+        positions: &[u32],
+        out: &mut Vec<(u64, u32)>,
+    ) -> Result<()> {
         let path = self.dir.path().join(format!("band-{band}"));
-        let mut bytes = Vec::with_capacity(self.slots.len() * 8);
-        File::open(&path)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(|e| Error::io(&path, e))?;
-        if bytes.len() != self.slots.len() * 8 {
-            return Err(Error::io(
+        let short = || {
+            Error::io(
                 &path,
                 std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "band file is short"),
-            ));
+            )
+        };
+        let mut file = std::io::BufReader::with_capacity(
+            1 << 20,
+            File::open(&path).map_err(|e| Error::io(&path, e))?,
+        );
+        let mut next = 0u64;
+        let mut key = [0u8; 8];
+        for &p in positions {
+            // Skip the keys of documents not asked for.
+            let skip = (u64::from(p) - next) * 8;
+            if skip > 0 {
+                let skipped = std::io::copy(&mut (&mut file).take(skip), &mut std::io::sink())
+                    .map_err(|e| Error::io(&path, e))?;
+                if skipped != skip {
+                    return Err(short());
+                }
+            }
+            file.read_exact(&mut key).map_err(|_| short())?;
+            out.push((u64::from_le_bytes(key), p));
+            next = u64::from(p) + 1;
         }
-        Ok(bytes
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-            .collect())
+        Ok(())
     }
 
     /// Read document `i`'s fingerprint back. Requires [`seal`](Self::seal).
     pub fn get(&self, i: usize) -> Result<Fingerprint> {
         let slot = self.slots[i];
-        let sig_len = if slot.signature {
+        let sig_len = if slot.signature() {
             self.slots_per_signature
         } else {
             0
@@ -209,7 +244,7 @@ impl SpillStore {
         let file = self.reader.as_ref().ok_or_else(|| {
             Error::Config("a spill store must be sealed before it is read".into())
         })?;
-        read_exact_at(file, &mut bytes, slot.offset).map_err(|e| Error::io(&self.path, e))?;
+        read_exact_at(file, &mut bytes, slot.offset()).map_err(|e| Error::io(&self.path, e))?;
         let (sig, shingles) = bytes.split_at(sig_len * 4);
         Ok(Fingerprint {
             exact: self.exact[i],
@@ -220,7 +255,7 @@ impl SpillStore {
                     .collect(),
                 units: slot.units as usize,
             },
-            signature: slot.signature.then(|| {
+            signature: slot.signature().then(|| {
                 Signature(
                     sig.chunks_exact(4)
                         .map(|c| u32::from_le_bytes(c.try_into().unwrap_or_default()))
@@ -283,12 +318,21 @@ mod tests {
             assert_eq!(back.signature, f.signature);
             assert_eq!(store.has_signature(i), f.signature.is_some());
         }
+        let signed: Vec<u32> = (0..prints.len() as u32)
+            .filter(|&i| prints[i as usize].signature.is_some())
+            .collect();
         for band in 0..lsh.bands {
-            let keys = store.band_keys(band).expect("keys");
-            for (i, f) in prints.iter().enumerate() {
-                if let Some(s) = &f.signature {
-                    assert_eq!(keys[i], lsh.band_key(s, band));
-                }
+            for asked in [&signed[..], &signed[1..], &signed[..1], &[]] {
+                let mut keys = Vec::new();
+                store.band_keys(band, asked, &mut keys).expect("keys");
+                let expected: Vec<(u64, u32)> = asked
+                    .iter()
+                    .map(|&i| {
+                        let sig = prints[i as usize].signature.as_ref().expect("signed");
+                        (lsh.band_key(sig, band), i)
+                    })
+                    .collect();
+                assert_eq!(keys, expected);
             }
         }
         assert!(
