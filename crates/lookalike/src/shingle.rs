@@ -140,25 +140,31 @@ impl ShingleConfig {
 }
 
 /// Sort 64-bit hashes from `input` into `out`: a bucket pass on the top bits
-/// (about four values a bucket), then each bucket sorted on its own.
+/// (fewer than one value a bucket on average), then one insertion pass over
+/// the whole array.
 ///
 /// Shingle hashes are spread evenly over all 64 bits (the mix ends with a
-/// full-avalanche finaliser), so the buckets stay tiny and the whole sort
-/// costs two passes over the data and a few comparisons a value: several
-/// times cheaper than a comparison sort, which was the largest single cost
-/// of fingerprinting. Any input still sorts correctly, only slower when
-/// values crowd into few buckets; a test checks it against `sort_unstable`.
-/// `counts` is scratch space for the bucket counts.
+/// full-avalanche finaliser), so after the scatter each value sits in its
+/// bucket with at most a few others and the insertion pass moves each only
+/// a step or two: the whole sort costs two passes over the data, a pass over
+/// the counts and about one comparison a value, several times cheaper than
+/// a comparison sort (once the largest single cost of fingerprinting). Any
+/// input still sorts correctly: when values crowd into a bucket, that
+/// bucket is sorted on its own first, so the insertion pass stays linear. A
+/// test checks the result against `sort_unstable`. `counts` is scratch
+/// space for the bucket counts.
 pub fn sort_hashes(input: &[u64], out: &mut Vec<u64>, counts: &mut Vec<u32>) {
+    /// Buckets with more values than this are sorted on their own.
+    const CROWDED: u32 = 8;
     out.clear();
     let n = input.len();
-    if n < 64 || n > u32::MAX as usize {
+    if n < 32 || n > u32::MAX as usize {
         out.extend_from_slice(input);
         out.sort_unstable();
         return;
     }
-    // floor(log2(n / 4)) + 1 bits, at most 16 (a 256 KB count table).
-    let bits = (usize::BITS - (n / 4).leading_zeros()).min(16);
+    // floor(log2(n)) + 1 bits, at most 18 (a 1 MB count table).
+    let bits = (usize::BITS - n.leading_zeros()).min(18);
     let shift = 64 - bits;
     let buckets = 1usize << bits;
     counts.clear();
@@ -168,8 +174,10 @@ pub fn sort_hashes(input: &[u64], out: &mut Vec<u64>, counts: &mut Vec<u32>) {
     }
     // counts[b] becomes the start of bucket b, then its write cursor.
     let mut start = 0u32;
+    let mut crowded = false;
     for c in counts.iter_mut() {
         let len = *c;
+        crowded |= len > CROWDED;
         *c = start;
         start += len;
     }
@@ -179,14 +187,27 @@ pub fn sort_hashes(input: &[u64], out: &mut Vec<u64>, counts: &mut Vec<u32>) {
         out[counts[b] as usize] = x;
         counts[b] += 1;
     }
-    // After the scatter, counts[b] is the end of bucket b.
-    let mut begin = 0;
-    for &end in counts.iter() {
-        let end = end as usize;
-        if end - begin > 1 {
-            out[begin..end].sort_unstable();
+    if crowded {
+        // After the scatter, counts[b] is the end of bucket b.
+        let mut begin = 0;
+        for &end in counts.iter() {
+            let end = end as usize;
+            if end - begin > CROWDED as usize {
+                out[begin..end].sort_unstable();
+            }
+            begin = end;
         }
-        begin = end;
+    }
+    // Every value is in its own bucket's range, so none moves past a
+    // bucket boundary, and a crowded bucket is already in order.
+    for i in 1..n {
+        let x = out[i];
+        let mut j = i;
+        while j > 0 && out[j - 1] > x {
+            out[j] = out[j - 1];
+            j -= 1;
+        }
+        out[j] = x;
     }
 }
 

@@ -156,25 +156,26 @@ impl<'a> Iterator for Words<'a> {
 /// them, so the text splits at them into *runs*; a run of ASCII letters and
 /// digits is one word, and only a run holding non-ASCII bytes needs the
 /// character-by-character [`words`]. The separators of 64 bytes are found at
-/// once as a bit mask ([`block_masks`]), written so the compiler turns it
-/// into vector instructions; on x86-64 a copy built for AVX2 is chosen at run
-/// time when the CPU has it, and the baseline (SSE2) copy otherwise. Tests
-/// check both copies against [`words_reference`].
+/// once as a bit mask ([`BlockMasks`]): on x86-64 with AVX2 (checked at run
+/// time) by explicit vector comparisons and `movemask`, elsewhere by a
+/// portable loop the compiler vectorises as it can. Tests check both copies
+/// against [`words_reference`].
 pub fn for_each_word<'a>(text: &'a str, f: impl FnMut(&'a str)) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         return for_each_word_avx2(text, f);
     }
-    scan_runs(text, f)
+    scan_runs::<Portable>(text, f)
 }
 
-/// [`scan_runs`] compiled for AVX2.
+/// [`scan_runs`] compiled for AVX2, with the masks of each block from
+/// AVX2 comparisons and `movemask` ([`simd::block_masks_avx2`]).
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 fn for_each_word_avx2<'a>(text: &'a str, f: impl FnMut(&'a str)) {
     #[target_feature(enable = "avx2")]
     unsafe fn avx2<'a>(text: &'a str, f: impl FnMut(&'a str)) {
-        scan_runs(text, f)
+        scan_runs::<simd::Avx2>(text, f)
     }
     // SAFETY: only called after `is_x86_feature_detected!("avx2")`; the
     // function itself is ordinary safe Rust, compiled with AVX2 enabled.
@@ -184,27 +185,102 @@ fn for_each_word_avx2<'a>(text: &'a str, f: impl FnMut(&'a str)) {
 /// The portable copy of [`for_each_word`], with no run-time choice: the
 /// scalar reference the AVX2 copy is tested against.
 pub fn for_each_word_portable<'a>(text: &'a str, f: impl FnMut(&'a str)) {
-    scan_runs(text, f)
+    scan_runs::<Portable>(text, f)
 }
 
-/// Bit `i` of the first mask is set when byte `i` is an ASCII separator
-/// (not a letter or digit); of the second, when byte `i` is not ASCII.
-#[inline(always)]
-fn block_masks(block: &[u8; 64]) -> (u64, u64) {
-    let mut sep = 0u64;
-    let mut high = 0u64;
-    for (i, &b) in block.iter().enumerate() {
-        let alpha = (b | 0x20).wrapping_sub(b'a') < 26;
-        let digit = b.wrapping_sub(b'0') < 10;
-        let hi = b >= 0x80;
-        sep |= u64::from(!(alpha | digit | hi)) << i;
-        high |= u64::from(hi) << i;
+/// How the masks of a 64-byte block are computed: bit `i` of the first
+/// mask is set when byte `i` is an ASCII separator (not a letter or digit);
+/// of the second, when byte `i` is not ASCII.
+trait BlockMasks {
+    fn block_masks(block: &[u8; 64]) -> (u64, u64);
+}
+
+/// Masks in plain Rust: one bit at a time.
+struct Portable;
+
+impl BlockMasks for Portable {
+    #[inline(always)]
+    fn block_masks(block: &[u8; 64]) -> (u64, u64) {
+        let mut sep = 0u64;
+        let mut high = 0u64;
+        for (i, &b) in block.iter().enumerate() {
+            let alpha = (b | 0x20).wrapping_sub(b'a') < 26;
+            let digit = b.wrapping_sub(b'0') < 10;
+            let hi = b >= 0x80;
+            sep |= u64::from(!(alpha | digit | hi)) << i;
+            high |= u64::from(hi) << i;
+        }
+        (sep, high)
     }
-    (sep, high)
+}
+
+/// Explicit AVX2 for the masks. The compiler vectorises the portable loop,
+/// but builds each mask by widening bytes to 64-bit lanes and shifting them
+/// (about 200 instructions a block); `movemask` takes the top bit of 32
+/// bytes at once (about 20).
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code, unused_unsafe)]
+mod simd {
+    use std::arch::x86_64::*;
+
+    /// Masks from [`block_masks_avx2`]; used only inside functions built
+    /// for AVX2 after a run-time check.
+    pub(super) struct Avx2;
+
+    impl super::BlockMasks for Avx2 {
+        #[inline(always)]
+        fn block_masks(block: &[u8; 64]) -> (u64, u64) {
+            // SAFETY: `Avx2` is only used by `for_each_word_avx2`'s inner
+            // function, which runs after `is_x86_feature_detected!("avx2")`.
+            unsafe { block_masks_avx2(block) }
+        }
+    }
+
+    /// Letters and digits of 32 bytes as a bit mask: `b | 0x20` is a small
+    /// letter exactly when `b` is a letter, and "unsigned `x - lo` ≤ span"
+    /// is tested as `min(x - lo, span) == x - lo`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn word_bits(v: __m256i) -> u32 {
+        // SAFETY: register-only intrinsics; the caller guarantees AVX2.
+        // (They need no `unsafe` since Rust 1.87; our minimum is 1.85.)
+        unsafe {
+            let small = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
+            let letter = _mm256_sub_epi8(small, _mm256_set1_epi8(b'a' as i8));
+            let letter = _mm256_cmpeq_epi8(_mm256_min_epu8(letter, _mm256_set1_epi8(25)), letter);
+            let digit = _mm256_sub_epi8(v, _mm256_set1_epi8(b'0' as i8));
+            let digit = _mm256_cmpeq_epi8(_mm256_min_epu8(digit, _mm256_set1_epi8(9)), digit);
+            _mm256_movemask_epi8(_mm256_or_si256(letter, digit)) as u32
+        }
+    }
+
+    /// [`super::BlockMasks`] for one block with AVX2. A non-ASCII byte is
+    /// never taken for a letter or digit: `(b | 0x20) - 'a'` is at least
+    /// 0x3F and `b - '0'` at least 0x50 for `b` ≥ 0x80.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(super) unsafe fn block_masks_avx2(block: &[u8; 64]) -> (u64, u64) {
+        // SAFETY: both loads read 32 bytes inside the 64-byte block
+        // (unaligned loads allow any address); the caller guarantees AVX2.
+        unsafe {
+            let lo = _mm256_loadu_si256(block.as_ptr().cast());
+            let hi = _mm256_loadu_si256(block.as_ptr().add(32).cast());
+            let word = u64::from(word_bits(lo)) | u64::from(word_bits(hi)) << 32;
+            let high = u64::from(_mm256_movemask_epi8(lo) as u32)
+                | u64::from(_mm256_movemask_epi8(hi) as u32) << 32;
+            (!(word | high), high)
+        }
+    }
 }
 
 #[inline(always)]
-fn scan_runs<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
+fn scan_runs<'a, M: BlockMasks>(text: &'a str, mut f: impl FnMut(&'a str)) {
     let bytes = text.as_bytes();
     let mut emit = |start: usize, end: usize, ascii: bool| {
         if ascii {
@@ -224,7 +300,7 @@ fn scan_runs<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
         let len = (bytes.len() - base).min(64);
         let mut block = [b' '; 64];
         block[..len].copy_from_slice(&bytes[base..base + len]);
-        let (mut sep, high) = block_masks(&block);
+        let (mut sep, high) = M::block_masks(&block);
         if len < 64 {
             // Bytes past the end count as separators: they end the last run.
             sep |= !0u64 << len;
