@@ -416,6 +416,20 @@ mod tests {
         }
 
         #[test]
+        fn block_scanner_matches_reference_on_long_words(
+            // Runs of up to 200 letters cross one or two block boundaries.
+            s in "([a-z]{0,200}(é|\u{0301})?[a-z]{0,70}[ .,\n—]{1,3}){0,6}"
+        ) {
+            let mut fast = Vec::new();
+            for_each_word(&s, |w| fast.push(w));
+            let mut portable = Vec::new();
+            for_each_word_portable(&s, |w| portable.push(w));
+            let reference = words_reference(&s);
+            prop_assert_eq!(&fast, &reference);
+            prop_assert_eq!(&portable, &reference);
+        }
+
+        #[test]
         fn block_scanner_matches_reference_on_any_text(s in "\\PC{0,200}") {
             let mut fast = Vec::new();
             for_each_word(&s, |w| fast.push(w));
