@@ -239,6 +239,15 @@ fn err(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// Most similar first; ties by id, so the order never depends on storage.
+fn sort_matches(matches: &mut [Match]) {
+    matches.sort_by(|a, b| {
+        b.similarity
+            .total_cmp(&a.similarity)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+}
+
 /// A document's band keys, packed for the `bands` table.
 fn band_keys(lsh: &LshParams, sig: &Signature) -> Vec<u8> {
     (0..lsh.bands)
@@ -422,34 +431,66 @@ impl Index {
                 })
                 .collect();
         }
+        // Each document's record and band keys, on all cores before the
+        // writer's turn: they depend only on the document, and the turn is
+        // the one part of an ingest no other core can help with.
+        let prepared: Vec<Option<(Vec<u8>, Vec<u8>)>> = docs
+            .par_iter()
+            .zip(&prints)
+            .map(|(d, f)| {
+                let Some(sig) = &f.signature else {
+                    return Ok(None);
+                };
+                let rec = StoredDoc {
+                    id: d.id.clone(),
+                    exact: f.exact.to_le_bytes(),
+                    signature: sig.0.to_vec(),
+                    shingles: f.shingles.hashes.clone(),
+                    source: d.source.clone(),
+                    timestamp: d.timestamp,
+                    text: self.spec.store_text.then(|| d.text.clone()),
+                };
+                let bytes = postcard::to_allocvec(&rec).map_err(|e| err(p, e))?;
+                Ok(Some((bytes, band_keys(&self.spec.lsh, sig))))
+            })
+            .collect::<Result<_>>()?;
         let _writer = self.writer.lock().map_err(|_| lock_err(p))?;
+        // Holding the writer's turn, nothing is committed until this batch
+        // is: a read transaction sees exactly the stored documents, so the
+        // matches among them are found on all cores, outside the write
+        // transaction. Candidate lookups are a few cache misses each into a
+        // large map.
+        let stored_matches: Vec<Vec<Match>> = {
+            let read = self.db.begin_read().map_err(|e| err(p, e))?;
+            let stored_docs = read.open_table(DOCS).map_err(|e| err(p, e))?;
+            let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
+            docs.par_iter()
+                .zip(&prints)
+                .map(|(d, f)| match &f.signature {
+                    Some(sig) => {
+                        let cands = self.candidates(&buckets, sig);
+                        self.matches(&stored_docs, cands, d, f, opts, now)
+                    }
+                    None => Ok(Vec::new()),
+                })
+                .collect::<Result<_>>()?
+        };
         let tx = self.db.begin_write().map_err(|e| err(p, e))?;
         let mut out = Vec::with_capacity(docs.len());
         // This batch's bucket entries, visible to its later documents, and
         // published to the shared map only once the batch is committed.
         let mut batch = BucketMap::for_batch();
         {
-            // Candidates among the stored documents, looked up on all cores:
-            // each lookup is a few cache misses into a large map. Holding the
-            // writer's turn, no other batch can be published meanwhile.
-            let stored_cands: Vec<Vec<u64>> = {
-                let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
-                prints
-                    .par_iter()
-                    .map(|f| match &f.signature {
-                        Some(sig) => self.candidates(&buckets, sig),
-                        None => Vec::new(),
-                    })
-                    .collect()
-            };
             let mut meta = tx.open_table(META).map_err(|e| err(p, e))?;
             let mut docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
             let mut ids_t = tx.open_table(IDS).map_err(|e| err(p, e))?;
             let mut times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
             let mut bands_t = tx.open_table(BANDS).map_err(|e| err(p, e))?;
             let mut next = read_u64(&meta, "next", p)?;
-            for ((d, f), stored_cands) in docs.iter().zip(&prints).zip(stored_cands) {
-                let Some(sig) = &f.signature else {
+            for (((d, f), mut matches), prepared) in
+                docs.iter().zip(&prints).zip(stored_matches).zip(prepared)
+            {
+                let (Some(sig), Some((record, keys))) = (&f.signature, prepared) else {
                     out.push(Checked {
                         id: d.id.clone(),
                         matches: Vec::new(),
@@ -458,38 +499,29 @@ impl Index {
                     });
                     continue;
                 };
-                // ... and among this batch's earlier documents.
-                let mut cands = stored_cands;
-                cands.extend(self.candidates(&batch, sig));
-                cands.sort_unstable();
-                cands.dedup();
+                // ... and among this batch's earlier documents, which only
+                // the write transaction sees.
+                let batch_cands = self.candidates(&batch, sig);
+                if !batch_cands.is_empty() {
+                    matches.extend(self.matches(&docs_t, batch_cands, d, f, opts, now)?);
+                    sort_matches(&mut matches);
+                }
                 let mut checked = Checked {
                     id: d.id.clone(),
-                    matches: self.matches(&docs_t, cands, d, f, opts, now)?,
+                    matches,
                     stored: false,
                     note: None,
                 };
                 if ids_t.get(d.id.as_str()).map_err(|e| err(p, e))?.is_some() {
                     checked.note = Some("a document with this id is already stored: not stored again (remove it first to replace it)".into());
                 } else {
-                    let rec = StoredDoc {
-                        id: d.id.clone(),
-                        exact: f.exact.to_le_bytes(),
-                        signature: sig.0.to_vec(),
-                        shingles: f.shingles.hashes.clone(),
-                        source: d.source.clone(),
-                        timestamp: d.timestamp,
-                        text: self.spec.store_text.then(|| d.text.clone()),
-                    };
-                    let bytes = postcard::to_allocvec(&rec).map_err(|e| err(p, e))?;
                     docs_t
-                        .insert(next, bytes.as_slice())
+                        .insert(next, record.as_slice())
                         .map_err(|e| err(p, e))?;
                     ids_t.insert(d.id.as_str(), next).map_err(|e| err(p, e))?;
                     if let Some(t) = d.timestamp {
                         times.insert((t, next), ()).map_err(|e| err(p, e))?;
                     }
-                    let keys = band_keys(&self.spec.lsh, sig);
                     bands_t
                         .insert(next, keys.as_slice())
                         .map_err(|e| err(p, e))?;
@@ -574,11 +606,7 @@ impl Index {
                 });
             }
         }
-        matches.sort_by(|a, b| {
-            b.similarity
-                .total_cmp(&a.similarity)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        sort_matches(&mut matches);
         Ok(matches)
     }
 
