@@ -8,7 +8,8 @@ threshold 0.8, 128 hash functions, then grouping by union-find.
 Peers (installed from PyPI into bench/work/venv): datasketch 2.0.0
 (MinHash + MinHashLSH), rensa 0.5.0 (RMinHash, the full-set MinHash, not its
 position-sampling "rho" path, + RMinHashLSH), gaoya 0.2.2 (MinHashStringIndex,
-multi-threaded Rust). The peers lowercase and split on non-word characters;
+multi-threaded Rust), datatrove 0.10.1 (its MinHash pipeline of signature,
+bucket and cluster stages on its local executor, one worker). The peers lowercase and split on non-word characters;
 lookalike applies its own normalisation (norm-v1), so the shingle sets are
 close, not identical. Each tool runs in its own process; wall time, CPU time
 and peak memory are that process's. Prints a Markdown table.
@@ -22,7 +23,9 @@ import sys
 import time
 
 VENV = "bench/work/venv"
-PEERS = {"datasketch": "datasketch==2.0.0", "rensa": "rensa==0.5.0", "gaoya": "gaoya==0.2.2"}
+PEERS = {"datasketch": "datasketch==2.0.0", "rensa": "rensa==0.5.0", "gaoya": "gaoya==0.2.2",
+         # datatrove's English word tokenizer is spaCy's; its JSON reader needs orjson.
+         "datatrove": "datatrove[processing]==0.10.1 spacy==3.8.18 orjson==3.13.0"}
 WORD = re.compile(r"\w+")
 
 
@@ -81,6 +84,37 @@ def run_peer(name, path):
         for i, found in enumerate(index.par_bulk_query(texts)):
             for j in found:
                 uf.union(i, j)
+    elif name == "datatrove":
+        # Its own four-stage pipeline (signatures, buckets, clusters), run
+        # by its local executor in one process, as its README shows; the
+        # word tokenizer is its default for English (spaCy). 16 buckets of
+        # 8 hashes, 64-bit hashes, word 5-grams.
+        import struct
+        import tempfile
+        from datatrove.executor import LocalPipelineExecutor
+        from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets,
+                                                      MinhashDedupCluster, MinhashDedupSignature)
+        from datatrove.pipeline.readers import JsonlReader
+        from datatrove.utils.hashing import HashConfig
+        cfg = MinhashConfig(n_grams=5, num_buckets=16, hashes_per_bucket=8, hash_config=HashConfig(precision=64))
+        with tempfile.TemporaryDirectory() as work:
+            reader = JsonlReader(os.path.dirname(os.path.abspath(path)), glob_pattern=os.path.basename(path),
+                                 text_key="text", id_key="id")
+            stages = [
+                ([reader, MinhashDedupSignature(output_folder=f"{work}/sigs", config=cfg)], 1),
+                ([MinhashDedupBuckets(input_folder=f"{work}/sigs", output_folder=f"{work}/buckets", config=cfg)],
+                 cfg.num_buckets),
+                ([MinhashDedupCluster(input_folder=f"{work}/buckets", output_folder=f"{work}/out", config=cfg,
+                                      save_cluster_id=True)], 1),
+            ]
+            for k, (pipeline, tasks) in enumerate(stages):
+                LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=1,
+                                      logging_dir=f"{work}/logs{k}").run()
+            clusters = f"{work}/out/000000.clusters"
+            pairs = open(clusters, "rb").read() if os.path.exists(clusters) else b""
+            first = {}
+            for doc, cluster in struct.iter_unpack("<II", pairs):
+                uf.union(first.setdefault(cluster, doc), doc)
     groups = {}
     for i in range(len(docs)):
         groups.setdefault(uf.find(i), []).append(ids[i])
@@ -88,13 +122,18 @@ def run_peer(name, path):
 
 
 def measure(cmd):
-    start = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = p.stdout.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{cmd} failed: {p.stderr.read().decode()}")
+    import tempfile
+    # Standard error goes to a file: a chatty peer (datatrove logs every
+    # stage) would otherwise fill the pipe and stall.
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
+        out = p.stdout.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            raise SystemExit(f"{cmd} failed: {err.read().decode()[-4000:]}")
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, out
 
 
@@ -108,7 +147,7 @@ def main():
     py = os.path.join(VENV, "bin", "python")
     if not os.path.exists(py):
         subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
-    subprocess.run([os.path.join(VENV, "bin", "pip"), "install", "-q", *PEERS.values()], check=True)
+    subprocess.run([os.path.join(VENV, "bin", "pip"), "install", "-q", *" ".join(PEERS.values()).split()], check=True)
     # The slice: the corpus's first MB, whole lines.
     slice_path = f"bench/work/slice-{a.mb}mb.jsonl"
     size = 0

@@ -46,14 +46,26 @@ impl UnionFind {
     /// Every set of two or more elements, each sorted ascending, ordered by
     /// their smallest element: the same answer whatever order unions came in.
     pub fn groups(&mut self) -> Vec<Vec<usize>> {
+        // One pass in element order: a group is opened at its smallest
+        // element, so groups come out in the required order, and members
+        // arrive ascending. Memory beyond the groups themselves is one
+        // u32 a element (where each root's group is), not a list per
+        // element: 100 million singletons must cost nothing.
+        const NONE: u32 = u32::MAX;
         let n = self.parent.len();
-        let mut by_root: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut slot = vec![NONE; n];
+        let mut groups: Vec<Vec<usize>> = Vec::new();
         for x in 0..n {
             let r = self.find(x);
-            by_root[r].push(x);
+            if self.size[r] < 2 {
+                continue;
+            }
+            if slot[r] == NONE {
+                slot[r] = groups.len() as u32;
+                groups.push(Vec::with_capacity(self.size[r] as usize));
+            }
+            groups[slot[r] as usize].push(x);
         }
-        let mut groups: Vec<Vec<usize>> = by_root.into_iter().filter(|g| g.len() > 1).collect();
-        groups.sort_unstable_by_key(|g| g[0]);
         groups
     }
 }
@@ -104,6 +116,29 @@ mod tests {
         assert!(!uf.union(3, 4));
         assert!(uf.union(5, 0));
         assert_eq!(uf.groups(), vec![vec![0, 5], vec![1, 3, 4]]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn groups_match_the_obvious_definition(
+            n in 1usize..60,
+            pairs in proptest::collection::vec((0usize..60, 0usize..60), 0..80),
+        ) {
+            let mut uf = UnionFind::new(n);
+            for &(a, b) in &pairs {
+                uf.union(a % n, b % n);
+            }
+            // Elements grouped by representative, the sets of two or more,
+            // ordered by their smallest element.
+            let mut by_root = std::collections::BTreeMap::<usize, Vec<usize>>::new();
+            for x in 0..n {
+                by_root.entry(uf.find(x)).or_default().push(x);
+            }
+            let mut expected: Vec<Vec<usize>> =
+                by_root.into_values().filter(|g| g.len() > 1).collect();
+            expected.sort();
+            proptest::prop_assert_eq!(uf.groups(), expected);
+        }
     }
 
     #[test]

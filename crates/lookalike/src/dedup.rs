@@ -520,6 +520,9 @@ impl Dedup {
             self.check_and_merge(&mut pending, threshold, &mut uf, &mut stats)?;
         }
 
+        // One band's keys take 16 bytes a document: freed before the groups.
+        drop((keys, pending, lsh_members));
+
         // 3. Groups, kept members and each member's relation to the kept one.
         //    The similarities to the kept member are computed on all threads.
         let groups: Vec<Group> = uf
