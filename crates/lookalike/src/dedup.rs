@@ -306,6 +306,15 @@ impl Dedup {
         }
     }
 
+    /// Run `f` where fingerprints are best read: on the spill store's
+    /// reading threads once spilled, on the current pool otherwise.
+    fn reading<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.spill {
+            Some(store) => store.reading(f),
+            None => f(),
+        }
+    }
+
     fn exact(&self, i: usize) -> u128 {
         match &self.spill {
             Some(store) => store.exact(i),
@@ -525,37 +534,39 @@ impl Dedup {
 
         // 3. Groups, kept members and each member's relation to the kept one.
         //    The similarities to the kept member are computed on all threads.
-        let groups: Vec<Group> = uf
-            .groups()
-            .into_par_iter()
-            .map(|members| {
-                let keep = self.config.keep.choose(&members, |i| self.lengths[i]);
-                let exact_kept = self.exact(keep);
-                let members = members
-                    .into_iter()
-                    .map(|i| {
-                        let exact = self.exact(i) == exact_kept;
-                        Ok(Member {
-                            index: i,
-                            similarity: if exact {
-                                1.0
-                            } else {
-                                self.similarity(keep, i)?
-                            },
-                            relation: if exact {
-                                Relation::Exact
-                            } else {
-                                Relation::Near
-                            },
+        let groups = uf.groups();
+        let groups: Vec<Group> = self.reading(|| {
+            groups
+                .into_par_iter()
+                .map(|members| {
+                    let keep = self.config.keep.choose(&members, |i| self.lengths[i]);
+                    let exact_kept = self.exact(keep);
+                    let members = members
+                        .into_iter()
+                        .map(|i| {
+                            let exact = self.exact(i) == exact_kept;
+                            Ok(Member {
+                                index: i,
+                                similarity: if exact {
+                                    1.0
+                                } else {
+                                    self.similarity(keep, i)?
+                                },
+                                relation: if exact {
+                                    Relation::Exact
+                                } else {
+                                    Relation::Near
+                                },
+                            })
                         })
+                        .collect::<Result<_, crate::Error>>()?;
+                    Ok(Group {
+                        kept: keep,
+                        members,
                     })
-                    .collect::<Result<_, crate::Error>>()?;
-                Ok(Group {
-                    kept: keep,
-                    members,
                 })
-            })
-            .collect::<Result<_, crate::Error>>()?;
+                .collect::<Result<_, crate::Error>>()
+        })?;
         let mut kept = vec![true; n];
         for g in &groups {
             for m in g.members.iter().filter(|m| m.index != g.kept) {
@@ -585,22 +596,24 @@ impl Dedup {
         uf: &mut UnionFind,
         stats: &mut DedupStats,
     ) -> Result<(), crate::Error> {
-        let checked: Vec<Option<f64>> = pairs
-            .par_iter()
-            .map(|&(a, b)| {
-                let (fa, fb) = (self.fingerprint(a as usize)?, self.fingerprint(b as usize)?);
-                let (Some(sa), Some(sb)) = (&fa.signature, &fb.signature) else {
-                    return Ok(None);
-                };
-                Ok(check_candidate(
-                    self.config.verification,
-                    threshold,
-                    self.config.estimate_margin,
-                    (&sa.0, &fa.shingles.hashes),
-                    (&sb.0, &fb.shingles.hashes),
-                ))
-            })
-            .collect::<Result<_, crate::Error>>()?;
+        let checked: Vec<Option<f64>> = self.reading(|| {
+            pairs
+                .par_iter()
+                .map(|&(a, b)| {
+                    let (fa, fb) = (self.fingerprint(a as usize)?, self.fingerprint(b as usize)?);
+                    let (Some(sa), Some(sb)) = (&fa.signature, &fb.signature) else {
+                        return Ok(None);
+                    };
+                    Ok(check_candidate(
+                        self.config.verification,
+                        threshold,
+                        self.config.estimate_margin,
+                        (&sa.0, &fa.shingles.hashes),
+                        (&sb.0, &fb.shingles.hashes),
+                    ))
+                })
+                .collect::<Result<_, crate::Error>>()
+        })?;
         stats.candidates += pairs.len();
         for (&(a, b), sim) in pairs.iter().zip(checked) {
             let Some(sim) = sim else { continue };
