@@ -495,25 +495,22 @@ impl Dedup {
 
         // 2. LSH one band at a time, so memory holds one band's keys. Sorting
         //    (key, position) puts each bucket's members in input order.
-        let mut keys: Vec<(u64, u32)> = Vec::with_capacity(lsh_members.len());
+        let mut keys: Vec<(u64, u32)> = Vec::new();
         let mut pending: Vec<(u32, u32)> = Vec::with_capacity(CHECK_CHUNK);
+        // Past the memory budget, a band's (key, position) pairs are sorted
+        // in runs of at most a budget's worth and merged from disk.
+        let run = self
+            .budget
+            .as_ref()
+            .map_or(usize::MAX, |(budget, _)| (budget / 16).max(MIN_RUN));
         for band in 0..lsh.bands {
-            keys.clear();
-            match &self.spill {
-                Some(store) => store.band_keys(band, &lsh_members, &mut keys)?,
-                None => keys.par_extend(lsh_members.par_iter().filter_map(|&i| {
-                    let sig = self.fingerprints[i as usize].signature.as_ref()?;
-                    Some((lsh.band_key(sig, band), i))
-                })),
-            }
-            keys.par_sort_unstable();
-            for bucket in keys.chunk_by(|x, y| x.0 == y.0) {
+            let mut visit = |bucket: &[(u64, u32)]| -> Result<(), crate::Error> {
                 if bucket.len() < 2 {
-                    continue;
+                    return Ok(());
                 }
                 if bucket.len() > self.config.bucket_cap {
                     stats.capped_buckets += 1;
-                    continue;
+                    return Ok(());
                 }
                 for (i, j) in bucket_pairs(bucket.len(), self.config.representatives) {
                     let (a, b) = (bucket[i].1, bucket[j].1);
@@ -523,6 +520,23 @@ impl Dedup {
                     pending.push((a, b));
                     if pending.len() >= CHECK_CHUNK {
                         self.check_and_merge(&mut pending, threshold, &mut uf, &mut stats)?;
+                    }
+                }
+                Ok(())
+            };
+            match &self.spill {
+                Some(store) => {
+                    store.band_buckets(band, &lsh_members, run, &mut visit)?;
+                }
+                None => {
+                    keys.clear();
+                    keys.par_extend(lsh_members.par_iter().filter_map(|&i| {
+                        let sig = self.fingerprints[i as usize].signature.as_ref()?;
+                        Some((lsh.band_key(sig, band), i))
+                    }));
+                    keys.par_sort_unstable();
+                    for bucket in keys.chunk_by(|x, y| x.0 == y.0) {
+                        visit(bucket)?;
                     }
                 }
             }
@@ -628,6 +642,10 @@ impl Dedup {
         Ok(())
     }
 }
+
+/// The fewest (key, position) pairs sorted in one run when a band's pairs
+/// are sorted on disk: a tiny budget must not make a file per pair.
+const MIN_RUN: usize = 1024;
 
 /// Candidate pairs gathered before they are checked in parallel: large
 /// enough to keep every thread busy, small enough that pairs made redundant

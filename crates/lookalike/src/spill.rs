@@ -9,7 +9,9 @@
 //! how many shingles, whether there is a signature) and its exact hash. The
 //! LSH band keys of the run's bands × rows are computed once, when a document
 //! is written, into one file per band, since bucketing reads them one band at
-//! a time and a band's keys are all it needs then.
+//! a time and a band's keys are all it needs then. A band whose (key,
+//! position) pairs do not fit the budget is sorted in runs written beside
+//! the band file and merged ([`SpillStore::band_buckets`]).
 //!
 //! Reading a record back is a positional read (`pread`), safe from many
 //! threads at once: candidate pairs are checked in parallel as in memory, on
@@ -24,6 +26,8 @@
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
@@ -227,34 +231,90 @@ impl SpillStore {
         positions: &[u32],
         out: &mut Vec<(u64, u32)>,
     ) -> Result<()> {
+        self.band_reader(band)?.read(positions, out)
+    }
+
+    fn band_reader(&self, band: usize) -> Result<BandReader> {
         let path = self.dir.path().join(format!("band-{band}"));
-        let short = || {
-            Error::io(
-                &path,
-                std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "band file is short"),
-            )
-        };
-        let mut file = std::io::BufReader::with_capacity(
-            1 << 20,
-            File::open(&path).map_err(|e| Error::io(&path, e))?,
-        );
-        let mut next = 0u64;
-        let mut key = [0u8; 8];
-        for &p in positions {
-            // Skip the keys of documents not asked for.
-            let skip = (u64::from(p) - next) * 8;
-            if skip > 0 {
-                let skipped = std::io::copy(&mut (&mut file).take(skip), &mut std::io::sink())
-                    .map_err(|e| Error::io(&path, e))?;
-                if skipped != skip {
-                    return Err(short());
-                }
+        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(BandReader {
+            file: std::io::BufReader::with_capacity(1 << 20, file),
+            path,
+            next: 0,
+        })
+    }
+
+    /// Call `each` with every bucket of `band` among the documents at
+    /// `positions` (ascending): runs of equal keys, in order of key, each in
+    /// order of position, exactly as sorting all `(key, position)` pairs
+    /// would give them. At most `run` pairs (16 bytes each) are sorted in
+    /// memory at a time; beyond that, sorted runs of `run` pairs go to files
+    /// in the store's directory and are merged (12 bytes a pair on disk), so
+    /// a band's memory stays within the budget whatever the corpus.
+    /// Returns the number of runs written (0 when the band fit in one).
+    pub fn band_buckets(
+        &self,
+        band: usize,
+        positions: &[u32],
+        run: usize,
+        mut each: impl FnMut(&[(u64, u32)]) -> Result<()>,
+    ) -> Result<usize> {
+        let run = run.max(1);
+        let mut reader = self.band_reader(band)?;
+        let mut keys = Vec::with_capacity(run.min(positions.len()));
+        if positions.len() <= run {
+            reader.read(positions, &mut keys)?;
+            keys.par_sort_unstable();
+            for bucket in keys.chunk_by(|x, y| x.0 == y.0) {
+                each(bucket)?;
             }
-            file.read_exact(&mut key).map_err(|_| short())?;
-            out.push((u64::from_le_bytes(key), p));
-            next = u64::from(p) + 1;
+            return Ok(0);
         }
-        Ok(())
+        let mut runs = Vec::new();
+        for (k, piece) in positions.chunks(run).enumerate() {
+            keys.clear();
+            reader.read(piece, &mut keys)?;
+            keys.par_sort_unstable();
+            let path = self.dir.path().join(format!("band-{band}-run-{k}"));
+            let mut w = BufWriter::with_capacity(1 << 20, create(&path)?);
+            for &(key, pos) in &keys {
+                w.write_all(&key.to_le_bytes())
+                    .and_then(|()| w.write_all(&pos.to_le_bytes()))
+                    .map_err(|e| Error::io(&path, e))?;
+            }
+            w.flush().map_err(|e| Error::io(&path, e))?;
+            runs.push(path);
+        }
+        drop(keys);
+        // k-way merge: the smallest head of all runs, one at a time.
+        let mut heads = std::collections::BinaryHeap::new();
+        let mut readers = Vec::with_capacity(runs.len());
+        for (r, path) in runs.iter().enumerate() {
+            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+            if let Some(pair) = read_pair(&mut reader, path)? {
+                heads.push(std::cmp::Reverse((pair, r)));
+            }
+            readers.push(reader);
+        }
+        let mut bucket: Vec<(u64, u32)> = Vec::new();
+        while let Some(std::cmp::Reverse((pair, r))) = heads.pop() {
+            if bucket.last().is_some_and(|last| last.0 != pair.0) {
+                each(&bucket)?;
+                bucket.clear();
+            }
+            bucket.push(pair);
+            if let Some(next) = read_pair(&mut readers[r], &runs[r])? {
+                heads.push(std::cmp::Reverse((next, r)));
+            }
+        }
+        if !bucket.is_empty() {
+            each(&bucket)?;
+        }
+        for path in &runs {
+            std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+        }
+        Ok(runs.len())
     }
 
     /// Read document `i`'s fingerprint back. Requires [`seal`](Self::seal).
@@ -288,6 +348,61 @@ impl SpillStore {
                 )
             }),
         })
+    }
+}
+
+/// Reads one band file front to back, keeping the keys asked for.
+struct BandReader {
+    file: std::io::BufReader<File>,
+    path: PathBuf,
+    /// Position of the next key in the file.
+    next: u64,
+}
+
+impl BandReader {
+    /// Append `(key, position)` for each of `positions` (ascending, and
+    /// after any asked for before).
+    fn read(&mut self, positions: &[u32], out: &mut Vec<(u64, u32)>) -> Result<()> {
+        let short = |path: &Path| {
+            Error::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "band file is short"),
+            )
+        };
+        let mut key = [0u8; 8];
+        for &p in positions {
+            // Skip the keys of documents not asked for.
+            let skip = (u64::from(p) - self.next) * 8;
+            if skip > 0 {
+                let skipped = std::io::copy(&mut (&mut self.file).take(skip), &mut std::io::sink())
+                    .map_err(|e| Error::io(&self.path, e))?;
+                if skipped != skip {
+                    return Err(short(&self.path));
+                }
+            }
+            self.file
+                .read_exact(&mut key)
+                .map_err(|_| short(&self.path))?;
+            out.push((u64::from_le_bytes(key), p));
+            self.next = u64::from(p) + 1;
+        }
+        Ok(())
+    }
+}
+
+/// The next `(key, position)` of a sorted run, or `None` at its end.
+fn read_pair(r: &mut impl Read, path: &Path) -> Result<Option<(u64, u32)>> {
+    let mut buf = [0u8; 12];
+    match r.read_exact(&mut buf) {
+        Ok(()) => {
+            let (key, pos) = buf.split_at(8);
+            Ok(Some((
+                u64::from_le_bytes(key.try_into().unwrap_or_default()),
+                u32::from_le_bytes(pos.try_into().unwrap_or_default()),
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
     }
 }
 

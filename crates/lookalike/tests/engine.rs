@@ -225,6 +225,25 @@ proptest! {
     }
 }
 
+/// A spilled run's outcome is the in-memory one: groups, kept documents
+/// and every counter but the bytes spilled.
+fn assert_same_as_in_memory(spilled: &DedupOutcome, memory: &DedupOutcome, context: &str) {
+    assert!(
+        spilled.stats.spilled_bytes > 0,
+        "{context}: nothing spilled"
+    );
+    assert_eq!(spilled.groups, memory.groups, "{context}");
+    assert_eq!(spilled.kept, memory.kept, "{context}");
+    assert_eq!(
+        DedupStats {
+            spilled_bytes: 0,
+            ..spilled.stats.clone()
+        },
+        memory.stats,
+        "{context}"
+    );
+}
+
 /// Fingerprints spilled to disk, from the start or half-way through, give
 /// the outcome they give in memory, with either verification, and the
 /// temporary files are gone afterwards.
@@ -258,23 +277,46 @@ fn spilling_to_disk_changes_nothing() {
                 assert!(d.fingerprints().is_none(), "budget {budget} was exceeded");
                 d.finish().expect("spilled run")
             });
-            assert!(spilled.stats.spilled_bytes > 0);
-            assert_eq!(
-                spilled.groups, memory.groups,
-                "budget {budget}, {verification:?}"
-            );
-            assert_eq!(spilled.kept, memory.kept);
-            assert_eq!(
-                DedupStats {
-                    spilled_bytes: 0,
-                    ..spilled.stats.clone()
-                },
-                memory.stats
+            assert_same_as_in_memory(
+                &spilled,
+                &memory,
+                &format!("budget {budget}, {verification:?}"),
             );
             let left = std::fs::read_dir(dir.path()).expect("dir").count();
             assert_eq!(left, 0, "the spill directory is removed");
         }
     }
+}
+
+/// With more documents than one sorted run holds (1,024 pairs at the
+/// smallest budget), each band's pairs are sorted in runs on disk and
+/// merged, and the outcome is still the one made in memory.
+#[test]
+fn band_keys_sorted_in_runs_on_disk_change_nothing() {
+    let corpus = generate(&CorpusConfig {
+        originals: 2_000,
+        words: (30, 60),
+        ..Default::default()
+    });
+    let config = DedupConfig {
+        threshold: 0.5,
+        ..Default::default()
+    };
+    let memory = run(&corpus.docs, config.clone(), 2);
+    assert!(
+        corpus.docs.len() > 2 * 1024,
+        "{} documents",
+        corpus.docs.len()
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut d = Dedup::new(config).expect("valid config");
+    d.spill_over(0, dir.path().to_path_buf());
+    for chunk in corpus.docs.chunks(500) {
+        d.add_batch(chunk.to_vec());
+    }
+    let spilled = d.finish().expect("spilled run");
+    assert_same_as_in_memory(&spilled, &memory, "runs on disk");
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
 }
 
 /// A spill directory that cannot be written is an error naming it, from
