@@ -153,6 +153,7 @@ def main():
     a = ap.parse_args()
     if a.run:
         return run_peer(*a.run)
+    repeat = a.repeat
     py = os.path.join(VENV, "bin", "python")
     if not os.path.exists(py):
         subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
@@ -192,7 +193,7 @@ def main():
     clusters = "bench/work/slice-clusters.jsonl"
     for threads in ["1", "2"]:
         wall, cpu, rss, _ = median_run(["target/release/lookalike", "dedup", slice_path, "-t", "0.8", "-j", threads,
-                                        "--clusters", clusters, "-q"], max(5, a.repeat))
+                                        "--clusters", clusters, "-q"], max(5, repeat))
         group = {}
         for line in open(clusters):
             c = json.loads(line)
@@ -200,7 +201,7 @@ def main():
                 group[m["id"]] = c["cluster"]
         rows.append((f"lookalike dedup -j {threads}", wall, cpu, rss, group))
     for name in PEERS:
-        wall, cpu, rss, out = median_run([py, __file__, "--run", name, slice_path], a.repeat)
+        wall, cpu, rss, out = median_run([py, __file__, "--run", name, slice_path], repeat)
         rows.append((name, wall, cpu, rss, json.loads(out)))
     base = rows[0][1]
     print(f"Slice: `{slice_path}`, {len(ids):,} documents, {size / 1e6:.0f} MB of text, "
