@@ -52,11 +52,6 @@ impl Ids {
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         (0..self.len()).map(|i| &self[i])
     }
-
-    /// Bytes held (ids and offsets), for memory accounting.
-    pub fn heap_bytes(&self) -> usize {
-        self.text.capacity() + self.ends.capacity() * 8
-    }
 }
 
 impl Index<usize> for Ids {
