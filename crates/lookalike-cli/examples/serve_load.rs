@@ -7,7 +7,7 @@
 #[path = "../tests/support/load.rs"]
 mod load;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
@@ -84,12 +84,12 @@ fn main() {
             words,
             seed,
         } => {
-            let t = Instant::now();
-            let (stored, errors) = load::fill(&base, docs, batch, clients, words, seed);
-            let s = t.elapsed().as_secs_f64();
+            let r = load::fill(&base, docs, batch, clients, words, seed);
+            let (stored, s) = (r.stored, r.elapsed.as_secs_f64());
             println!(
                 "{}",
-                json!({"mode": "fill", "docs": docs, "stored": stored, "errors": errors.len(),
+                json!({"mode": "fill", "docs": docs, "stored": stored, "errors": r.errors.len(),
+                       "first_error": r.errors.first(),
                        "seconds": s, "docs_per_second": stored as f64 / s, "batch": batch,
                        "clients": clients, "words": words})
             );

@@ -103,29 +103,47 @@ impl BucketMap {
 
     /// Append every document under `key` to `out`.
     pub(crate) fn get(&self, key: u64, out: &mut Vec<u64>) {
-        let slot = (key >> self.shift) as usize;
-        let (lo, hi) = (self.dir[slot] as usize, self.dir[slot + 1] as usize);
-        let run = &self.sorted[lo..hi];
-        let start = run.partition_point(|&(k, _)| k < key);
-        out.extend(
-            run[start..]
-                .iter()
-                .take_while(|&&(k, _)| k == key)
-                .map(|&(_, d)| d),
-        );
-        let mut at = self.heads.get(&key).copied().unwrap_or(END);
-        while at != END {
-            let (doc, next) = self.nodes[at as usize];
-            out.push(doc);
-            at = next;
-        }
+        self.get_all(std::slice::from_ref(&key), out);
     }
 
-    /// A map for one batch: never merged (a batch is small), dropped after.
-    pub(crate) fn for_batch() -> BucketMap {
-        BucketMap {
-            floor: usize::MAX,
-            ..BucketMap::default()
+    /// Append every document under each of `keys` to `out`: the same as
+    /// `get` for each key in turn, in stages. A document's band keys land at
+    /// random places in a map far larger than the caches, so each `get` is a
+    /// few cache misses, each waiting on the one before. Here every stage's
+    /// loads (directory slots, then the start of each slice, then the recent
+    /// chains' heads) are independent of each other, and the processor
+    /// keeps many of them in flight at once.
+    pub(crate) fn get_all(&self, keys: &[u64], out: &mut Vec<u64>) {
+        let slices: Vec<(usize, usize)> = keys
+            .iter()
+            .map(|&key| {
+                let slot = (key >> self.shift) as usize;
+                (self.dir[slot] as usize, self.dir[slot + 1] as usize)
+            })
+            .collect();
+        for (&key, &(lo, hi)) in keys.iter().zip(&slices) {
+            let run = &self.sorted[lo..hi];
+            let start = run.partition_point(|&(k, _)| k < key);
+            out.extend(
+                run[start..]
+                    .iter()
+                    .take_while(|&&(k, _)| k == key)
+                    .map(|&(_, d)| d),
+            );
+        }
+        if self.nodes.is_empty() {
+            return;
+        }
+        let heads: Vec<u32> = keys
+            .iter()
+            .map(|key| self.heads.get(key).copied().unwrap_or(END))
+            .collect();
+        for mut at in heads {
+            while at != END {
+                let (doc, next) = self.nodes[at as usize];
+                out.push(doc);
+                at = next;
+            }
         }
     }
 
@@ -152,27 +170,48 @@ impl BucketMap {
     fn compact(&mut self) {
         let mut recent: Vec<(u64, u64)> = self.recent().collect();
         recent.sort_unstable();
-        let old = std::mem::take(&mut self.sorted);
-        let mut merged = Vec::with_capacity(old.len() + recent.len());
-        let (mut a, mut b) = (old.into_iter().peekable(), recent.into_iter().peekable());
-        loop {
-            let take_a = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) => x <= y,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            merged.extend(if take_a { a.next() } else { b.next() });
-        }
-        self.sorted = merged;
         self.heads.clear();
         self.nodes.clear();
-        self.build_dir();
+        // Merged from the back into the run's own buffer, grown in place:
+        // a second copy of the run (1 GB at a million stored documents)
+        // would double the peak memory and fault in fresh pages at every
+        // merge. Equal entries keep the forward merge's order (run first).
+        let old = self.sorted.len();
+        self.sorted.resize(old + recent.len(), (0, 0));
+        let (mut i, mut j) = (old, recent.len());
+        while j > 0 {
+            let w = i + j - 1;
+            if i > 0 && self.sorted[i - 1] > recent[j - 1] {
+                self.sorted[w] = self.sorted[i - 1];
+                i -= 1;
+            } else {
+                self.sorted[w] = recent[j - 1];
+                j -= 1;
+            }
+        }
+        if self.dir_bits() == 64 - self.shift {
+            // Same directory resolution: each slot's start moves by the
+            // recent entries before it, counted without reading the run.
+            let mut before = 0usize;
+            for (slot, start) in self.dir.iter_mut().enumerate() {
+                while before < recent.len() && ((recent[before].0 >> self.shift) as usize) < slot {
+                    before += 1;
+                }
+                *start += before as u32;
+            }
+        } else {
+            self.build_dir();
+        }
     }
 
-    /// About four entries per directory slot.
+    /// Directory bits for the run's size: about four entries per slot.
+    fn dir_bits(&self) -> u32 {
+        (self.sorted.len() / 4).max(2).ilog2().min(32)
+    }
+
+    /// The directory of the run, from scratch.
     fn build_dir(&mut self) {
-        let bits = (self.sorted.len() / 4).max(2).ilog2().min(32);
+        let bits = self.dir_bits();
         self.shift = 64 - bits;
         let slots = 1usize << bits;
         let mut dir = Vec::with_capacity(slots + 1);
@@ -224,14 +263,28 @@ mod tests {
                 map.insert(*k, *d);
             }
             prop_assert_eq!(map.len(), start.len() + more.len());
+            // The directory kept up across merges is the one built afresh.
+            let kept = (map.shift, map.dir.clone());
+            map.build_dir();
+            prop_assert_eq!(kept, (map.shift, map.dir.clone()));
+            let mut one_by_one: Vec<u64> = Vec::new();
             for k in keys.iter().chain(&absent) {
                 let mut got = Vec::new();
                 map.get(*k, &mut got);
+                one_by_one.extend(&got);
                 got.sort_unstable();
                 let mut want = plain.get(k).cloned().unwrap_or_default();
                 want.sort_unstable();
                 prop_assert_eq!(got, want);
             }
+            // The staged lookup finds the same documents (in another order:
+            // the run's for every key first, then the recent ones).
+            let all: Vec<u64> = keys.iter().chain(&absent).copied().collect();
+            let mut staged = Vec::new();
+            map.get_all(&all, &mut staged);
+            staged.sort_unstable();
+            one_by_one.sort_unstable();
+            prop_assert_eq!(staged, one_by_one);
         }
     }
 }
