@@ -56,9 +56,10 @@ pub(crate) struct BucketMap {
     dir: Vec<u32>,
     shift: u32,
     /// Recent additions: key → index of its newest node; each node is
-    /// (document, index of the next older node). No allocation per key.
+    /// (key, document, index of the next older node). No allocation per
+    /// key, and the merge reads the nodes in order, not chain by chain.
     heads: KeyMap<u32>,
-    nodes: Vec<(u64, u32)>,
+    nodes: Vec<(u64, u64, u32)>,
     /// Recent additions are merged once there are more than this many (and
     /// more than an eighth of the run).
     floor: usize,
@@ -95,7 +96,7 @@ impl BucketMap {
     pub(crate) fn insert(&mut self, key: u64, doc: u64) {
         let next = self.heads.get(&key).copied().unwrap_or(END);
         self.heads.insert(key, self.nodes.len() as u32);
-        self.nodes.push((doc, next));
+        self.nodes.push((key, doc, next));
         if self.nodes.len() > (self.sorted.len() / 8).max(self.floor) {
             self.compact();
         }
@@ -140,25 +141,11 @@ impl BucketMap {
             .collect();
         for mut at in heads {
             while at != END {
-                let (doc, next) = self.nodes[at as usize];
+                let (_, doc, next) = self.nodes[at as usize];
                 out.push(doc);
                 at = next;
             }
         }
-    }
-
-    /// Every (key, document) pair of the recent additions.
-    pub(crate) fn recent(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        self.heads.iter().flat_map(move |(&key, &head)| {
-            let mut at = head;
-            std::iter::from_fn(move || {
-                (at != END).then(|| {
-                    let (doc, next) = self.nodes[at as usize];
-                    at = next;
-                    (key, doc)
-                })
-            })
-        })
     }
 
     /// Entries held.
@@ -168,8 +155,12 @@ impl BucketMap {
 
     /// Merge the recent additions into the sorted run (sorting only them).
     fn compact(&mut self) {
-        let mut recent: Vec<(u64, u64)> = self.recent().collect();
-        recent.sort_unstable();
+        use rayon::prelude::*;
+        // Sorted on all cores: this runs in the writer's turn, which the
+        // other cores cannot otherwise help with, and at a million stored
+        // documents the recent additions are millions of entries.
+        let mut recent: Vec<(u64, u64)> = self.nodes.iter().map(|&(k, d, _)| (k, d)).collect();
+        recent.par_sort_unstable();
         self.heads.clear();
         self.nodes.clear();
         // Merged from the back into the run's own buffer, grown in place:
