@@ -56,6 +56,11 @@ const NO_WORDS: &str = "no words: not stored";
 /// Batches smaller than this are fingerprinted without the thread pool.
 const SMALL_BATCH: usize = 8;
 
+/// Documents whose stored-bucket lookups are made under one hold of the
+/// buckets' read lock before a batch's turn (a writer waiting to publish
+/// waits for at most this many documents' lookups).
+const LOOKUP_CHUNK: usize = 64;
+
 /// How [`Index::check_batch`] treats a batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CheckOptions {
@@ -248,6 +253,13 @@ fn sort_matches(matches: &mut [Match]) {
     });
 }
 
+/// Numbered matches without their numbers, most similar first.
+fn ranked(numbered: Vec<(u64, Match)>) -> Vec<Match> {
+    let mut matches: Vec<Match> = numbered.into_iter().map(|(_, m)| m).collect();
+    sort_matches(&mut matches);
+    matches
+}
+
 /// A document's band keys, packed for the `bands` table.
 fn band_keys(lsh: &LshParams, sig: &Signature) -> Vec<u8> {
     (0..lsh.bands)
@@ -428,7 +440,7 @@ impl Index {
                     let cands = self.candidates(&buckets, keys);
                     Ok(Checked {
                         id: d.id.clone(),
-                        matches: self.matches(&docs_t, cands, d, f, opts, now)?,
+                        matches: ranked(self.matches(&docs_t, cands, d, f, opts, now)?),
                         stored: false,
                         note: f.signature.is_none().then(|| NO_WORDS.into()),
                     })
@@ -459,20 +471,71 @@ impl Index {
             })
             .collect::<Result<_>>()?;
         let own = self.batch_matches(docs, &prints, opts, now);
+        // The matches with stored documents, also before the turn, against
+        // every document numbered below `seen`: those are in the buckets for
+        // good, and in any read transaction opened after `seen` was read
+        // (they were committed before they were published). The buckets are
+        // read a few documents at a time, so a writer publishing its batch
+        // waits for those lookups at most, and on this thread: a task of
+        // the shared pool must never wait for the buckets' lock, whose
+        // holder may need the pool (a merge sorts on it) and would wait for
+        // that task in turn.
+        let seen = self.buckets.read().map_err(|_| lock_err(p))?.until;
+        let mut early_cands: Vec<Vec<u64>> = Vec::with_capacity(docs.len());
+        for chunk in prints.chunks(LOOKUP_CHUNK) {
+            let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
+            early_cands.extend(
+                chunk
+                    .iter()
+                    .map(|(_, keys)| self.candidates(&buckets, keys)),
+            );
+        }
+        let early: Vec<Vec<(u64, Match)>> = {
+            let read = self.db.begin_read().map_err(|e| err(p, e))?;
+            let stored_docs = read.open_table(DOCS).map_err(|e| err(p, e))?;
+            docs.par_iter()
+                .zip(&prints)
+                .zip(early_cands)
+                .map(|((d, (f, _)), cands)| self.matches(&stored_docs, cands, d, f, opts, now))
+                .collect::<Result<_>>()?
+        };
         let _writer = self.writer.lock().map_err(|_| lock_err(p))?;
         // Holding the writer's turn, nothing is committed until this batch
-        // is: a read transaction sees exactly the stored documents, so the
-        // matches among them are found on all cores, outside the write
-        // transaction.
+        // is, and every committed batch is published: the documents stored
+        // since `seen` (usually a batch or two, still in the buckets' recent
+        // chains) are checked now, and the early matches kept only if their
+        // document is still stored under the same number (not removed, or
+        // removed and added again, meanwhile).
         let stored_matches: Vec<Vec<Match>> = {
             let read = self.db.begin_read().map_err(|e| err(p, e))?;
             let stored_docs = read.open_table(DOCS).map_err(|e| err(p, e))?;
+            let ids_now = read.open_table(IDS).map_err(|e| err(p, e))?;
             let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
+            let newer = buckets.until > seen;
             docs.par_iter()
                 .zip(&prints)
-                .map(|(d, (f, keys))| {
-                    let cands = self.candidates(&buckets, keys);
-                    self.matches(&stored_docs, cands, d, f, opts, now)
+                .zip(early)
+                .map(|((d, (f, keys)), early)| {
+                    let mut matches = Vec::with_capacity(early.len());
+                    let mut cands = Vec::new();
+                    if newer {
+                        buckets.get_all_since(keys, seen, &mut cands);
+                        cands.sort_unstable();
+                        cands.dedup();
+                        // Found early already: published after `seen` was
+                        // read, but committed before the read transaction.
+                        cands.retain(|c| !early.iter().any(|(n, _)| n == c));
+                    }
+                    for (n, m) in early {
+                        let now_at = ids_now.get(m.id.as_str()).map_err(|e| err(p, e))?;
+                        if now_at.map(|v| v.value()) == Some(n) {
+                            matches.push(m);
+                        }
+                    }
+                    let later = self.matches(&stored_docs, cands, d, f, opts, now)?;
+                    matches.extend(ranked(later));
+                    sort_matches(&mut matches);
+                    Ok(matches)
                 })
                 .collect::<Result<_>>()?
         };
@@ -668,9 +731,9 @@ impl Index {
         (sim >= self.spec.threshold).then_some((sim, Relation::Near))
     }
 
-    /// Which stored candidates `f` duplicates, most similar first (a
-    /// candidate no longer stored, one removed since the buckets were
-    /// built, is skipped).
+    /// The stored candidates `f` duplicates, with their numbers, in the
+    /// candidates' order (a candidate no longer stored, one removed since
+    /// the buckets were built, is skipped).
     fn matches(
         &self,
         docs_t: &impl ReadableTable<u64, &'static [u8]>,
@@ -679,7 +742,7 @@ impl Index {
         f: &Fingerprint,
         opts: &CheckOptions,
         now: i64,
-    ) -> Result<Vec<Match>> {
+    ) -> Result<Vec<(u64, Match)>> {
         let p = &self.path;
         let mut matches = Vec::new();
         for c in cands {
@@ -692,16 +755,16 @@ impl Index {
             if let Some((similarity, relation)) =
                 self.judge(opts, d, f, now, stored.timestamp, exact, &stored.shingles)
             {
-                matches.push(Match {
+                let m = Match {
                     id: stored.id,
                     similarity,
                     relation,
                     source: stored.source,
                     timestamp: stored.timestamp,
-                });
+                };
+                matches.push((c, m));
             }
         }
-        sort_matches(&mut matches);
         Ok(matches)
     }
 
@@ -1188,5 +1251,82 @@ mod tests {
             let with_matches = batched.iter().filter(|r| !r.matches.is_empty()).count();
             assert!(with_matches > 40, "{with_matches}");
         }
+    }
+
+    /// Writers racing: every two stored documents well above the threshold
+    /// are matched exactly once, by whichever was stored second, whatever
+    /// was committed between a batch's early lookups and its turn.
+    #[test]
+    fn concurrent_batches_match_each_pair_once() {
+        use crate::synth::{Rng, Vocabulary};
+        let vocab = Vocabulary::new(3_000, 3);
+        let mut rng = Rng::new(17);
+        let bases: Vec<Vec<String>> = (0..40).map(|_| vocab.document(&mut rng, 80)).collect();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fp = Fingerprinter::default();
+        let spec = IndexSpec::new(&fp, 0.4, false).expect("spec");
+        let index = Index::create(&dir.path().join("i.redb"), spec).expect("create");
+        let results: Vec<(NewDoc, Checked)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4u64)
+                .map(|t| {
+                    let (index, vocab, bases) = (&index, &vocab, &bases);
+                    scope.spawn(move || {
+                        let mut rng = Rng::new(100 + t);
+                        let mut out = Vec::new();
+                        for b in 0..25 {
+                            let size = 8 + rng.below(12) as usize;
+                            let batch: Vec<NewDoc> = (0..size)
+                                .map(|i| {
+                                    let base = &bases[rng.below(bases.len() as u64) as usize];
+                                    let rate = [0.0, 0.01, 0.03][rng.below(3) as usize];
+                                    doc(
+                                        &format!("t{t}-{b}-{i}"),
+                                        &vocab.edit(&mut rng, base, rate).join(" "),
+                                    )
+                                })
+                                .collect();
+                            let r = index.check_batch(&batch, &ADD).expect("add");
+                            out.extend(batch.into_iter().zip(r));
+                        }
+                        out
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        assert!(index.verify().expect("verify").is_empty());
+        let prints: Vec<_> = results
+            .iter()
+            .map(|(d, _)| fp.fingerprint(&d.text))
+            .collect();
+        let lists = |a: usize, b: usize| {
+            results[a]
+                .1
+                .matches
+                .iter()
+                .filter(|m| m.id == results[b].0.id)
+                .count()
+        };
+        let mut pairs = 0;
+        for a in 0..results.len() {
+            assert!(results[a].1.stored);
+            for b in a + 1..results.len() {
+                let sim = jaccard(&prints[a].shingles.hashes, &prints[b].shingles.hashes);
+                if sim >= 0.6 {
+                    pairs += 1;
+                    assert_eq!(
+                        lists(a, b) + lists(b, a),
+                        1,
+                        "{} and {} at {sim:.2}",
+                        results[a].0.id,
+                        results[b].0.id
+                    );
+                }
+            }
+        }
+        assert!(pairs > 1_000, "{pairs}");
     }
 }
