@@ -283,16 +283,17 @@ impl SpillStore {
                     .map_err(|e| Error::io(&path, e))?;
             }
             w.flush().map_err(|e| Error::io(&path, e))?;
-            runs.push(path);
+            runs.push((path, keys.len()));
         }
         drop(keys);
         // k-way merge: the smallest head of all runs, one at a time.
         let mut heads = std::collections::BinaryHeap::new();
         let mut readers = Vec::with_capacity(runs.len());
-        for (r, path) in runs.iter().enumerate() {
+        let mut left: Vec<usize> = runs.iter().map(|(_, n)| *n).collect();
+        for (r, (path, _)) in runs.iter().enumerate() {
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
             let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-            if let Some(pair) = read_pair(&mut reader, path)? {
+            if let Some(pair) = read_pair(&mut reader, path, &mut left[r])? {
                 heads.push(std::cmp::Reverse((pair, r)));
             }
             readers.push(reader);
@@ -304,14 +305,14 @@ impl SpillStore {
                 bucket.clear();
             }
             bucket.push(pair);
-            if let Some(next) = read_pair(&mut readers[r], &runs[r])? {
+            if let Some(next) = read_pair(&mut readers[r], &runs[r].0, &mut left[r])? {
                 heads.push(std::cmp::Reverse((next, r)));
             }
         }
         if !bucket.is_empty() {
             each(&bucket)?;
         }
-        for path in &runs {
+        for (path, _) in &runs {
             std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
         }
         Ok(runs.len())
@@ -390,18 +391,33 @@ impl BandReader {
     }
 }
 
-/// The next `(key, position)` of a sorted run, or `None` at its end.
-fn read_pair(r: &mut impl Read, path: &Path) -> Result<Option<(u64, u32)>> {
+/// The next `(key, position)` of a sorted run, or `None` once its `left`
+/// pairs have been read. A run that ends before that (a truncated file) is
+/// an error naming it, never a shorter run: pairs would be lost silently.
+fn read_pair(r: &mut impl Read, path: &Path, left: &mut usize) -> Result<Option<(u64, u32)>> {
+    if *left == 0 {
+        return Ok(None);
+    }
     let mut buf = [0u8; 12];
     match r.read_exact(&mut buf) {
         Ok(()) => {
+            *left -= 1;
             let (key, pos) = buf.split_at(8);
             Ok(Some((
                 u64::from_le_bytes(key.try_into().unwrap_or_default()),
                 u32::from_le_bytes(pos.try_into().unwrap_or_default()),
             )))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(Error::io(
+            path,
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "a sorted run of the spill ended {left} pairs early: the file was cut short \
+                     (a full disk?); free space where --spill-dir points and run again"
+                ),
+            ),
+        )),
         Err(e) => Err(Error::io(path, e)),
     }
 }
@@ -433,6 +449,40 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::R
 mod tests {
     use super::*;
     use crate::fingerprint::Fingerprinter;
+
+    #[test]
+    fn a_sorted_run_cut_short_is_an_error_naming_it() {
+        let mut bytes = Vec::new();
+        for (key, pos) in [(1u64, 7u32), (5, 2), (9, 4)] {
+            bytes.extend(key.to_le_bytes());
+            bytes.extend(pos.to_le_bytes());
+        }
+        let path = Path::new("band-3-run-0");
+        // Whole: three pairs, then the end.
+        let mut left = 3;
+        let mut r = std::io::Cursor::new(&bytes);
+        let mut got = Vec::new();
+        while let Some(pair) = read_pair(&mut r, path, &mut left).expect("whole run") {
+            got.push(pair);
+        }
+        assert_eq!(got, [(1, 7), (5, 2), (9, 4)]);
+        // Cut in the middle of its last pair.
+        let mut left = 3;
+        let mut r = std::io::Cursor::new(&bytes[..30]);
+        assert!(read_pair(&mut r, path, &mut left).expect("first").is_some());
+        assert!(
+            read_pair(&mut r, path, &mut left)
+                .expect("second")
+                .is_some()
+        );
+        let e = read_pair(&mut r, path, &mut left)
+            .expect_err("cut short")
+            .to_string();
+        assert!(
+            e.contains("band-3-run-0") && e.contains("1 pairs early"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn records_come_back_as_written() {
