@@ -167,16 +167,9 @@ impl BucketMap {
     /// recent chains are read, each only down to `since`.
     pub(crate) fn get_all_since(&self, keys: &[u64], since: u64, out: &mut Vec<u64>) {
         if self.run_until > since {
-            let start = out.len();
-            self.get_all(keys, out);
-            let mut kept = start;
-            for i in start..out.len() {
-                if out[i] >= since {
-                    out[kept] = out[i];
-                    kept += 1;
-                }
-            }
-            out.truncate(kept);
+            let mut all = Vec::new();
+            self.get_all(keys, &mut all);
+            out.extend(all.into_iter().filter(|&doc| doc >= since));
             return;
         }
         for key in keys {

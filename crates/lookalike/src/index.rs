@@ -260,11 +260,14 @@ fn ranked(numbered: Vec<(u64, Match)>) -> Vec<Match> {
     matches
 }
 
-/// A document's band keys, packed for the `bands` table.
-fn band_keys(lsh: &LshParams, sig: &Signature) -> Vec<u8> {
-    (0..lsh.bands)
-        .flat_map(|b| lsh.band_key(sig, b).to_le_bytes())
-        .collect()
+/// A document's band keys.
+fn keys_of(lsh: &LshParams, sig: &Signature) -> Vec<u64> {
+    (0..lsh.bands).map(|band| lsh.band_key(sig, band)).collect()
+}
+
+/// Band keys packed for the `bands` table (read back by `unpack_keys`).
+fn pack_keys(keys: &[u64]) -> Vec<u8> {
+    keys.iter().flat_map(|k| k.to_le_bytes()).collect()
 }
 
 fn unpack_keys(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
@@ -418,7 +421,7 @@ impl Index {
             let keys = f
                 .signature
                 .as_ref()
-                .map(|sig| self.keys_of(sig))
+                .map(|sig| keys_of(&self.spec.lsh, sig))
                 .unwrap_or_default();
             (f, keys)
         };
@@ -533,7 +536,7 @@ impl Index {
                         }
                     }
                     let later = self.matches(&stored_docs, cands, d, f, opts, now)?;
-                    matches.extend(ranked(later));
+                    matches.extend(later.into_iter().map(|(_, m)| m));
                     sort_matches(&mut matches);
                     Ok(matches)
                 })
@@ -592,9 +595,8 @@ impl Index {
                     if let Some(t) = d.timestamp {
                         times.insert((t, next), ()).map_err(|e| err(p, e))?;
                     }
-                    let packed: Vec<u8> = keys.iter().flat_map(|k| k.to_le_bytes()).collect();
                     bands_t
-                        .insert(next, packed.as_slice())
+                        .insert(next, pack_keys(keys).as_slice())
                         .map_err(|e| err(p, e))?;
                     numbers[i] = Some(next);
                     next += 1;
@@ -616,12 +618,6 @@ impl Index {
             }
         }
         Ok(out)
-    }
-
-    /// A document's band keys.
-    fn keys_of(&self, sig: &Signature) -> Vec<u64> {
-        let lsh = &self.spec.lsh;
-        (0..lsh.bands).map(|band| lsh.band_key(sig, band)).collect()
     }
 
     /// For each document of a batch, the earlier documents of the batch it
@@ -895,7 +891,7 @@ impl Index {
                 }
             }
             let sig = Signature(stored.signature.into_boxed_slice());
-            let keys = band_keys(&self.spec.lsh, &sig);
+            let keys = pack_keys(&keys_of(&self.spec.lsh, &sig));
             match bands_t.get(n).map_err(|e| err(p, e))? {
                 Some(k) if k.value() == keys.as_slice() => {}
                 Some(_) => problems.push(format!("document {n} has wrong band keys")),
@@ -974,7 +970,7 @@ fn upgrade_to_v3(db: &Database, path: &Path, lsh: &LshParams) -> Result<()> {
             }
             let sig = Signature(stored.signature.into_boxed_slice());
             bands
-                .insert(n, band_keys(lsh, &sig).as_slice())
+                .insert(n, pack_keys(&keys_of(lsh, &sig)).as_slice())
                 .map_err(|e| err(path, e))?;
         }
         let mut meta = tx.open_table(META).map_err(|e| err(path, e))?;

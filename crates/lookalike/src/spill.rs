@@ -289,11 +289,11 @@ impl SpillStore {
         // k-way merge: the smallest head of all runs, one at a time.
         let mut heads = std::collections::BinaryHeap::new();
         let mut readers = Vec::with_capacity(runs.len());
-        let mut left: Vec<usize> = runs.iter().map(|(_, n)| *n).collect();
-        for (r, (path, _)) in runs.iter().enumerate() {
-            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        // Each run with the count of its pairs not read yet.
+        for (r, (path, left)) in runs.iter_mut().enumerate() {
+            let file = File::open(&*path).map_err(|e| Error::io(&*path, e))?;
             let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-            if let Some(pair) = read_pair(&mut reader, path, &mut left[r])? {
+            if let Some(pair) = read_pair(&mut reader, path, left)? {
                 heads.push(std::cmp::Reverse((pair, r)));
             }
             readers.push(reader);
@@ -305,7 +305,8 @@ impl SpillStore {
                 bucket.clear();
             }
             bucket.push(pair);
-            if let Some(next) = read_pair(&mut readers[r], &runs[r].0, &mut left[r])? {
+            let (path, left) = &mut runs[r];
+            if let Some(next) = read_pair(&mut readers[r], path, left)? {
                 heads.push(std::cmp::Reverse((next, r)));
             }
         }
