@@ -63,8 +63,12 @@ pub(crate) struct BucketMap {
     /// One past the highest document number in `sorted` (0 when empty):
     /// documents numbered from here on are only in the recent chains.
     run_until: u64,
-    /// One past the highest document number added (0 when empty): the map
-    /// holds every document below it that was stored when it was added.
+    /// One past the highest document number added (0 when empty).
+    added: u64,
+    /// The owner's watermark: every document numbered below it that is
+    /// stored (committed) is in the map. Set by the owner, not by
+    /// [`BucketMap::insert`]: documents may be added while their batch is
+    /// still being committed, and they are not promised until it is.
     pub(crate) until: u64,
     /// Recent additions are merged once there are more than this many (and
     /// more than an eighth of the run).
@@ -80,6 +84,7 @@ impl Default for BucketMap {
             heads: KeyMap::default(),
             nodes: Vec::new(),
             run_until: 0,
+            added: 0,
             until: 0,
             floor: 1 << 16,
         };
@@ -96,6 +101,7 @@ impl BucketMap {
         let mut map = BucketMap {
             sorted: entries,
             run_until: until,
+            added: until,
             until,
             ..BucketMap::default()
         };
@@ -106,7 +112,7 @@ impl BucketMap {
     /// Add a document under a band key. Documents come in increasing
     /// numbers, so each recent chain runs from the newest number down.
     pub(crate) fn insert(&mut self, key: u64, doc: u64) {
-        self.until = self.until.max(doc + 1);
+        self.added = self.added.max(doc + 1);
         let next = self.heads.get(&key).copied().unwrap_or(END);
         self.heads.insert(key, self.nodes.len() as u32);
         self.nodes.push((key, doc, next));
@@ -193,14 +199,16 @@ impl BucketMap {
     /// Merge the recent additions into the sorted run (sorting only them).
     fn compact(&mut self) {
         use rayon::prelude::*;
-        // Sorted on all cores: this runs in the writer's turn, which the
-        // other cores cannot otherwise help with, and at a million stored
-        // documents the recent additions are millions of entries.
+        // Sorted on all cores (at a million stored documents the recent
+        // additions are millions of entries), by an adaptive merge sort:
+        // the index adds each batch in key order, so the nodes are a few
+        // dozen sorted runs end to end, merged in a few passes instead of
+        // sorted from scratch.
         let mut recent: Vec<(u64, u64)> = self.nodes.iter().map(|&(k, d, _)| (k, d)).collect();
-        recent.par_sort_unstable();
+        recent.par_sort();
         self.heads.clear();
         self.nodes.clear();
-        self.run_until = self.until;
+        self.run_until = self.added;
         // Merged from the back into the run's own buffer, grown in place:
         // a second copy of the run (1 GB at a million stored documents)
         // would double the peak memory and fault in fresh pages at every
@@ -294,7 +302,7 @@ mod tests {
                     }
                 }
             }
-            prop_assert_eq!(map.until, (start.len() + more.len()) as u64);
+            prop_assert_eq!(map.added, (start.len() + more.len()) as u64);
         }
 
         /// Against the obvious map, across compactions, with hash-like keys

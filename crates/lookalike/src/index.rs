@@ -473,7 +473,16 @@ impl Index {
                 postcard::to_allocvec(&rec).map(Some).map_err(|e| err(p, e))
             })
             .collect::<Result<_>>()?;
-        let own = self.batch_matches(docs, &prints, opts, now);
+        // Every (band key, position) of the batch, sorted: the batch's own
+        // pairs are read from it, and it is published in this order (see
+        // the publishing below).
+        let mut entries: Vec<(u64, usize)> = prints
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, keys))| keys.iter().map(move |&k| (k, i)))
+            .collect();
+        entries.par_sort_unstable();
+        let own = self.batch_matches(docs, &prints, &entries, opts, now);
         // The matches with stored documents, also before the turn, against
         // every document numbered below `seen`: those are in the buckets for
         // good, and in any read transaction opened after `seen` was read
@@ -546,7 +555,8 @@ impl Index {
         let mut out = Vec::with_capacity(docs.len());
         // The number each document is stored under (none if it is not).
         let mut numbers: Vec<Option<u64>> = vec![None; docs.len()];
-        {
+        // One past the last number handed out.
+        let next = {
             let mut meta = tx.open_table(META).map_err(|e| err(p, e))?;
             let mut docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
             let mut ids_t = tx.open_table(IDS).map_err(|e| err(p, e))?;
@@ -606,38 +616,58 @@ impl Index {
             }
             meta.insert("next", next.to_le_bytes().as_slice())
                 .map_err(|e| err(p, e))?;
-        }
-        tx.commit().map_err(|e| err(p, e))?;
-        // Published to the shared buckets only once the batch is committed.
-        let mut buckets = self.buckets.write().map_err(|_| lock_err(p))?;
-        for ((_, keys), number) in prints.iter().zip(&numbers) {
-            if let Some(n) = *number {
-                for &key in keys {
+            next
+        };
+        // Published in key order (and within a key in increasing numbers,
+        // as the buckets ask), so their recent additions are sorted runs end
+        // to end, which their merge sorts in a few passes. Published on
+        // another thread while the
+        // commit waits on the disk (about as long as the publishing takes,
+        // so this takes it out of the turn). A lookup meanwhile may meet
+        // this batch's numbers and skip them as not stored, since no read
+        // transaction holds them yet; what it relies on is the watermark,
+        // `until`, moved past the batch only once the commit is done. If
+        // the commit fails, the numbers are handed out again to later
+        // documents and the entries left behind only cost a lookup each:
+        // every candidate is checked against its stored record.
+        let publish = || {
+            let mut buckets = self.buckets.write().map_err(|_| lock_err(p))?;
+            for &(key, i) in &entries {
+                if let Some(n) = numbers[i] {
                     buckets.insert(key, n);
                 }
             }
-        }
+            Ok(())
+        };
+        let (committed, published) = std::thread::scope(|s| {
+            let publisher = s.spawn(publish);
+            let committed = tx.commit().map_err(|e| err(p, e));
+            let published = publisher
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (committed, published)
+        });
+        committed?;
+        published?;
+        let mut buckets = self.buckets.write().map_err(|_| lock_err(p))?;
+        buckets.until = buckets.until.max(next);
         Ok(out)
     }
 
     /// For each document of a batch, the earlier documents of the batch it
     /// duplicates: (their position, the match). Pairs come from shared band
-    /// keys, as with stored documents, and are judged by the same rule
-    /// ([`Index::judge`]), on all cores.
+    /// keys (`entries`: every (key, position), sorted), as with stored
+    /// documents, and are judged by the same rule ([`Index::judge`]), on
+    /// all cores.
     fn batch_matches(
         &self,
         docs: &[NewDoc],
         prints: &[(Fingerprint, Vec<u64>)],
+        entries: &[(u64, usize)],
         opts: &CheckOptions,
         now: i64,
     ) -> Vec<Vec<(usize, Match)>> {
         use rayon::prelude::*;
-        let mut entries: Vec<(u64, usize)> = prints
-            .iter()
-            .enumerate()
-            .flat_map(|(i, (_, keys))| keys.iter().map(move |&k| (k, i)))
-            .collect();
-        entries.sort_unstable();
         // (later, earlier) for every two documents sharing a key.
         let mut pairs: Vec<(usize, usize)> = Vec::new();
         for bucket in entries.chunk_by(|a, b| a.0 == b.0) {

@@ -163,7 +163,7 @@ const ISLAND_CACHE_ENTRIES: usize = 4096;
 
 thread_local! {
     static ISLANDS: std::cell::RefCell<std::collections::HashMap<Box<str>, Box<str>, xxhash_rust::xxh3::Xxh3Builder>> =
-        std::cell::RefCell::new(std::collections::HashMap::with_hasher(xxhash_rust::xxh3::Xxh3Builder::new()));
+        const { std::cell::RefCell::new(std::collections::HashMap::with_hasher(xxhash_rust::xxh3::Xxh3Builder::new())) };
 }
 
 /// [`unicode_steps`] of one island, handed to `f`; remembered for short
