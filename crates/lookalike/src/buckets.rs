@@ -9,11 +9,10 @@
 //! the bucket map is rebuilt from them on open; it is derived data, so a
 //! crash can never leave it inconsistent with the documents.
 //!
-//! Layout: 256 shards by the keys' top bits, each one sorted run of (band
-//! key, document) pairs, 16 bytes each, plus a small hash map of recent
-//! additions, merged into the run when it grows past a sixteenth to an
-//! eighth of it (amortised O(log n) per insert, no per-key allocation in the
-//! run; the shards merge at different times, each a 256th of the work). Removed documents are not taken out: lookups
+//! Layout: one sorted run of (band key, document) pairs, 16 bytes each, plus
+//! a small hash map of recent additions, merged into the run when it grows
+//! past an eighth of it (amortised O(log n) per insert, no per-key
+//! allocation in the run). Removed documents are not taken out: lookups
 //! return their numbers and the caller skips documents that are gone;
 //! numbers are never reused, and the next open drops them.
 
@@ -21,15 +20,13 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Band keys are already uniform hashes: hashing them again (SipHash, the
-/// standard map's default) only costs time. Only their halves are swapped:
-/// the map takes a tag from the hash's top bits, and the keys of one shard
-/// share theirs, so every slot would look like a match.
+/// standard map's default) only costs time.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct KeyIsHash(u64);
 
 impl Hasher for KeyIsHash {
     fn finish(&self) -> u64 {
-        self.0.rotate_left(32)
+        self.0
     }
     fn write(&mut self, bytes: &[u8]) {
         // Only u64 keys are hashed here; fold anything else in anyway.
@@ -47,38 +44,15 @@ type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyIsHash>>;
 /// No next node in a chain of `recent`.
 const END: u32 = u32::MAX;
 
-/// A band key's top bits pick its shard. Each shard merges its recent
-/// additions on its own, so a merge moves a 256th of the map: at a million
-/// stored documents a few megabytes, about a millisecond, where merging
-/// the whole map held every lookup and the writer for up to a second.
-const SHARD_BITS: u32 = 8;
-const SHARDS: usize = 1 << SHARD_BITS;
-
 /// Band keys → document numbers.
 #[derive(Debug)]
 pub(crate) struct BucketMap {
-    shards: Vec<Shard>,
-    /// One past the highest document number added (0 when empty).
-    added: u64,
-    /// The owner's watermark: every document numbered below it that is
-    /// stored (committed) is in the map. Set by the owner, not by
-    /// [`BucketMap::insert`]: documents may be added while their batch is
-    /// still being committed, and they are not promised until it is.
-    pub(crate) until: u64,
-    /// A shard's recent additions are merged once there are more than this
-    /// many (and more than its share of its run, see [`Shard::share`]).
-    floor: usize,
-}
-
-/// The entries whose keys start with one shard's bits.
-#[derive(Debug, Default)]
-struct Shard {
     /// (key, document), sorted.
     sorted: Vec<(u64, u64)>,
-    /// `sorted[dir[slot]..dir[slot + 1]]` holds every entry whose key's
-    /// bits after the shard's give that slot ([`Shard::slot`]): keys are
-    /// hashes, so each slice is a few entries and a lookup costs one or two
-    /// cache misses, not a binary search's twenty.
+    /// `sorted[dir[k >> shift]..dir[(k >> shift) + 1]]` holds every entry
+    /// whose key starts with those bits: keys are hashes, so each slice is a
+    /// few entries and a lookup costs one or two cache misses, not a binary
+    /// search's twenty.
     dir: Vec<u32>,
     shift: u32,
     /// Recent additions: key → index of its newest node; each node is
@@ -89,16 +63,33 @@ struct Shard {
     /// One past the highest document number in `sorted` (0 when empty):
     /// documents numbered from here on are only in the recent chains.
     run_until: u64,
-    /// Recent additions are merged when they pass `share`/2048 of the run
-    /// (between a sixteenth and an eighth). It differs from shard to shard:
-    /// shards fill at the same pace, and with one share they would all
-    /// merge at the same insert.
-    share: usize,
+    /// One past the highest document number added (0 when empty).
+    added: u64,
+    /// The owner's watermark: every document numbered below it that is
+    /// stored (committed) is in the map. Set by the owner, not by
+    /// [`BucketMap::insert`]: documents may be added while their batch is
+    /// still being committed, and they are not promised until it is.
+    pub(crate) until: u64,
+    /// Recent additions are merged once there are more than this many (and
+    /// more than an eighth of the run).
+    floor: usize,
 }
 
 impl Default for BucketMap {
     fn default() -> Self {
-        BucketMap::from_entries(Vec::new())
+        let mut map = BucketMap {
+            sorted: Vec::new(),
+            dir: Vec::new(),
+            shift: 0,
+            heads: KeyMap::default(),
+            nodes: Vec::new(),
+            run_until: 0,
+            added: 0,
+            until: 0,
+            floor: 1 << 16,
+        };
+        map.build_dir();
+        map
     }
 }
 
@@ -107,32 +98,26 @@ impl BucketMap {
     pub(crate) fn from_entries(mut entries: Vec<(u64, u64)>) -> BucketMap {
         entries.sort_unstable();
         let until = entries.iter().map(|&(_, d)| d + 1).max().unwrap_or(0);
-        // Split from the back, each tail cut off and the rest shrunk, so
-        // the map never holds a second copy of a million documents' keys.
-        let mut shards: Vec<Shard> = Vec::with_capacity(SHARDS);
-        for s in (0..SHARDS).rev() {
-            let lo = entries.partition_point(|&(k, _)| shard_of(k) < s);
-            let sorted = entries.split_off(lo);
-            entries.shrink_to_fit();
-            shards.push(Shard::new(s, sorted, until));
-        }
-        shards.reverse();
-        BucketMap {
-            shards,
+        let mut map = BucketMap {
+            sorted: entries,
+            run_until: until,
             added: until,
             until,
-            floor: (1 << 16) / SHARDS,
-        }
+            ..BucketMap::default()
+        };
+        map.build_dir();
+        map
     }
 
     /// Add a document under a band key. Documents come in increasing
     /// numbers, so each recent chain runs from the newest number down.
     pub(crate) fn insert(&mut self, key: u64, doc: u64) {
         self.added = self.added.max(doc + 1);
-        let shard = &mut self.shards[shard_of(key)];
-        shard.insert(key, doc);
-        if shard.nodes.len() > (shard.sorted.len() * shard.share / 2048).max(self.floor) {
-            shard.compact(self.added);
+        let next = self.heads.get(&key).copied().unwrap_or(END);
+        self.heads.insert(key, self.nodes.len() as u32);
+        self.nodes.push((key, doc, next));
+        if self.nodes.len() > (self.sorted.len() / 8).max(self.floor) {
+            self.compact();
         }
     }
 
@@ -152,13 +137,12 @@ impl BucketMap {
         let slices: Vec<(usize, usize)> = keys
             .iter()
             .map(|&key| {
-                let shard = &self.shards[shard_of(key)];
-                let slot = shard.slot(key);
-                (shard.dir[slot] as usize, shard.dir[slot + 1] as usize)
+                let slot = (key >> self.shift) as usize;
+                (self.dir[slot] as usize, self.dir[slot + 1] as usize)
             })
             .collect();
         for (&key, &(lo, hi)) in keys.iter().zip(&slices) {
-            let run = &self.shards[shard_of(key)].sorted[lo..hi];
+            let run = &self.sorted[lo..hi];
             let start = run.partition_point(|&(k, _)| k < key);
             out.extend(
                 run[start..]
@@ -167,21 +151,16 @@ impl BucketMap {
                     .map(|&(_, d)| d),
             );
         }
+        if self.nodes.is_empty() {
+            return;
+        }
         let heads: Vec<u32> = keys
             .iter()
-            .map(|key| {
-                let shard = &self.shards[shard_of(*key)];
-                if shard.nodes.is_empty() {
-                    END
-                } else {
-                    shard.heads.get(key).copied().unwrap_or(END)
-                }
-            })
+            .map(|key| self.heads.get(key).copied().unwrap_or(END))
             .collect();
-        for (key, mut at) in keys.iter().zip(heads) {
-            let nodes = &self.shards[shard_of(*key)].nodes;
+        for mut at in heads {
             while at != END {
-                let (_, doc, next) = nodes[at as usize];
+                let (_, doc, next) = self.nodes[at as usize];
                 out.push(doc);
                 at = next;
             }
@@ -190,27 +169,19 @@ impl BucketMap {
 
     /// Append every document numbered `since` or more under each of `keys`
     /// to `out`: what [`BucketMap::get_all`] finds, less the older ones.
-    /// Where a shard's run holds nothing that new (no merge since), only its
+    /// While the run holds nothing that new (no merge since), only the
     /// recent chains are read, each only down to `since`.
     pub(crate) fn get_all_since(&self, keys: &[u64], since: u64, out: &mut Vec<u64>) {
-        for &key in keys {
-            let shard = &self.shards[shard_of(key)];
-            if shard.run_until > since {
-                let from = out.len();
-                self.get(key, out);
-                let mut kept = from;
-                for i in from..out.len() {
-                    if out[i] >= since {
-                        out[kept] = out[i];
-                        kept += 1;
-                    }
-                }
-                out.truncate(kept);
-                continue;
-            }
-            let mut at = shard.heads.get(&key).copied().unwrap_or(END);
+        if self.run_until > since {
+            let mut all = Vec::new();
+            self.get_all(keys, &mut all);
+            out.extend(all.into_iter().filter(|&doc| doc >= since));
+            return;
+        }
+        for key in keys {
+            let mut at = self.heads.get(key).copied().unwrap_or(END);
             while at != END {
-                let (_, doc, next) = shard.nodes[at as usize];
+                let (_, doc, next) = self.nodes[at as usize];
                 if doc < since {
                     break;
                 }
@@ -222,67 +193,27 @@ impl BucketMap {
 
     /// Entries held.
     pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.sorted.len() + s.nodes.len())
-            .sum()
-    }
-}
-
-/// The shard of a key.
-fn shard_of(key: u64) -> usize {
-    (key >> (64 - SHARD_BITS)) as usize
-}
-
-/// The directory slot of a key in a shard whose directory has `64 - shift`
-/// bits: the key's bits after the shard's.
-fn slot(key: u64, shift: u32) -> usize {
-    ((key << SHARD_BITS) >> shift) as usize
-}
-
-impl Shard {
-    /// Shard number `s`, holding these sorted entries (numbered below
-    /// `until`).
-    fn new(s: usize, sorted: Vec<(u64, u64)>, until: u64) -> Shard {
-        let share = 128 + s * 128 / SHARDS;
-        let mut shard = Shard {
-            sorted,
-            run_until: until,
-            share,
-            ..Shard::default()
-        };
-        shard.build_dir();
-        shard
+        self.sorted.len() + self.nodes.len()
     }
 
-    /// The directory slot of a key: its bits after the shard's.
-    fn slot(&self, key: u64) -> usize {
-        slot(key, self.shift)
-    }
-
-    fn insert(&mut self, key: u64, doc: u64) {
-        let next = self.heads.get(&key).copied().unwrap_or(END);
-        self.heads.insert(key, self.nodes.len() as u32);
-        self.nodes.push((key, doc, next));
-    }
-
-    /// Merge the recent additions into the sorted run (sorting only them);
-    /// `added` is one past the highest number added to the map.
-    fn compact(&mut self, added: u64) {
-        // An adaptive merge sort: the index adds each batch in key order, so
-        // the nodes are sorted runs end to end, merged in a few passes. On
-        // this thread: a shard is small, and the buckets' lock is held.
+    /// Merge the recent additions into the sorted run (sorting only them).
+    fn compact(&mut self) {
+        use rayon::prelude::*;
+        // Sorted on all cores (at a million stored documents the recent
+        // additions are millions of entries), by an adaptive merge sort:
+        // the index adds each batch in key order, so the nodes are a few
+        // dozen sorted runs end to end, merged in a few passes instead of
+        // sorted from scratch.
         let mut recent: Vec<(u64, u64)> = self.nodes.iter().map(|&(k, d, _)| (k, d)).collect();
-        recent.sort();
+        recent.par_sort();
         self.heads.clear();
         self.nodes.clear();
-        self.run_until = added;
-        // Merged from the back into the run's own buffer, grown in place
-        // (and only by what it needs: a shard's spare room, times 256, would
-        // be a lot of memory). Equal entries keep the forward merge's order
-        // (run first).
+        self.run_until = self.added;
+        // Merged from the back into the run's own buffer, grown in place:
+        // a second copy of the run (1 GB at a million stored documents)
+        // would double the peak memory and fault in fresh pages at every
+        // merge. Equal entries keep the forward merge's order (run first).
         let old = self.sorted.len();
-        self.sorted.reserve_exact(recent.len());
         self.sorted.resize(old + recent.len(), (0, 0));
         let (mut i, mut j) = (old, recent.len());
         while j > 0 {
@@ -299,8 +230,8 @@ impl Shard {
             // Same directory resolution: each slot's start moves by the
             // recent entries before it, counted without reading the run.
             let mut before = 0usize;
-            for (at, start) in self.dir.iter_mut().enumerate() {
-                while before < recent.len() && slot(recent[before].0, self.shift) < at {
+            for (slot, start) in self.dir.iter_mut().enumerate() {
+                while before < recent.len() && ((recent[before].0 >> self.shift) as usize) < slot {
                     before += 1;
                 }
                 *start += before as u32;
@@ -323,7 +254,7 @@ impl Shard {
         let mut dir = Vec::with_capacity(slots + 1);
         let mut i = 0usize;
         for slot in 0..slots {
-            while i < self.sorted.len() && self.slot(self.sorted[i].0) < slot {
+            while i < self.sorted.len() && ((self.sorted[i].0 >> self.shift) as usize) < slot {
                 i += 1;
             }
             dir.push(i as u32);
@@ -355,7 +286,7 @@ mod tests {
             let mut map = BucketMap::from_entries(
                 start.iter().enumerate().map(|(d, &i)| (key(i), d as u64)).collect(),
             );
-            map.floor = 4; // merge often
+            map.floor = 100; // merge often
             for (n, &i) in more.iter().enumerate() {
                 map.insert(key(i), (start.len() + n) as u64);
                 if n % 97 == 0 {
@@ -393,7 +324,7 @@ mod tests {
                 BucketMap::from_entries(start.clone())
             };
             let start = if empty_start { Vec::new() } else { start };
-            map.floor = 4; // merge often
+            map.floor = 100; // merge often
             let mut plain: HashMap<u64, Vec<u64>> = HashMap::new();
             for (k, d) in start.iter().chain(&more) {
                 plain.entry(*k).or_default().push(*d);
@@ -403,11 +334,9 @@ mod tests {
             }
             prop_assert_eq!(map.len(), start.len() + more.len());
             // The directory kept up across merges is the one built afresh.
-            for shard in &mut map.shards {
-                let kept = (shard.shift, shard.dir.clone());
-                shard.build_dir();
-                prop_assert_eq!(kept, (shard.shift, shard.dir.clone()));
-            }
+            let kept = (map.shift, map.dir.clone());
+            map.build_dir();
+            prop_assert_eq!(kept, (map.shift, map.dir.clone()));
             let mut one_by_one: Vec<u64> = Vec::new();
             for k in keys.iter().chain(&absent) {
                 let mut got = Vec::new();

@@ -490,9 +490,8 @@ impl Index {
         // read a few documents at a time, so a writer publishing its batch
         // waits for those lookups at most, and on this thread: a task of
         // the shared pool must never wait for the buckets' lock, whose
-        // holder may need the pool (the turn's own lookups run on it, under
-        // a read lock a waiting writer keeps others from sharing) and would
-        // wait for that task in turn.
+        // holder may need the pool (a merge sorts on it) and would wait for
+        // that task in turn.
         let seen = self.buckets.read().map_err(|_| lock_err(p))?.until;
         let mut early_cands: Vec<Vec<u64>> = Vec::with_capacity(docs.len());
         for chunk in prints.chunks(LOOKUP_CHUNK) {
