@@ -621,15 +621,15 @@ impl Index {
         // Published in key order (and within a key in increasing numbers,
         // as the buckets ask), so their recent additions are sorted runs end
         // to end, which their merge sorts in a few passes. Published on
-        // another thread while the
-        // commit waits on the disk (about as long as the publishing takes,
-        // so this takes it out of the turn). A lookup meanwhile may meet
-        // this batch's numbers and skip them as not stored, since no read
-        // transaction holds them yet; what it relies on is the watermark,
-        // `until`, moved past the batch only once the commit is done. If
-        // the commit fails, the numbers are handed out again to later
-        // documents and the entries left behind only cost a lookup each:
-        // every candidate is checked against its stored record.
+        // another thread while the commit waits on the disk (about as long
+        // as the publishing takes, so this takes it out of the turn). A
+        // lookup meanwhile may meet this batch's numbers and skip them as
+        // not stored, since no read transaction holds them yet; what it
+        // relies on is the watermark, `until`, moved past the batch only
+        // once the commit is done. If the commit fails, the numbers are
+        // handed out again to later documents and the entries left behind
+        // only cost a lookup each: every candidate is checked against its
+        // stored record.
         let publish = || {
             let mut buckets = self.buckets.write().map_err(|_| lock_err(p))?;
             for &(key, i) in &entries {
