@@ -28,7 +28,10 @@ fn state(dir: &Path, token: Option<&str>, limits: Limits) -> Arc<State> {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
+    // As `serve` runs it: small queries are answered on the request's own
+    // thread only in a runtime of several.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime")

@@ -9,59 +9,164 @@
 //! the bucket map is rebuilt from them on open; it is derived data, so a
 //! crash can never leave it inconsistent with the documents.
 //!
-//! Layout: one sorted run of (band key, document) pairs, 16 bytes each, plus
-//! a small hash map of recent additions, merged into the run when it grows
-//! past an eighth of it (amortised O(log n) per insert, no per-key
-//! allocation in the run). Removed documents are not taken out: lookups
-//! return their numbers and the caller skips documents that are gone;
-//! numbers are never reused, and the next open drops them.
+//! Layout: a sorted run of (band key, document) pairs, 16 bytes each, cut
+//! by the keys' top bits into [`SEGMENTS`] segments, plus chains of recent
+//! additions. Once the recent additions outgrow an eighth of the run they
+//! are frozen (new ones start fresh chains) and merged into the run one
+//! segment at a time ([`Merge`]), away from the map's lock: the lock is
+//! taken only to swap a merged segment in, so lookups and insertions never
+//! wait for a merge (at a million stored documents a whole-run merge took
+//! about a second under the write lock, and every lookup queued behind
+//! it), and the merge needs only one segment's worth of extra memory.
+//! Amortised O(log n) per insert, no per-key allocation in the run.
+//! Removed documents are not taken out: lookups return their numbers and
+//! the caller skips documents that are gone; numbers are never reused, and
+//! the next open drops them.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, RwLock};
 
-/// Band keys are already uniform hashes: hashing them again (SipHash, the
-/// standard map's default) only costs time.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct KeyIsHash(u64);
+/// Top bits of a key that choose its segment of the run.
+const SEGMENT_BITS: u32 = 6;
 
-impl Hasher for KeyIsHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64 keys are hashed here; fold anything else in anyway.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ b as u64;
+/// Segments of the run: at a million stored documents (64 million entries)
+/// each is 16 MB, the extra memory a merge needs and the work between two
+/// holds of the write lock.
+pub(crate) const SEGMENTS: usize = 1 << SEGMENT_BITS;
+
+fn segment_of(key: u64) -> usize {
+    (key >> (64 - SEGMENT_BITS)) as usize
+}
+
+/// The entries of the run whose keys share their top [`SEGMENT_BITS`].
+#[derive(Debug)]
+pub(crate) struct Segment {
+    /// (key, document), sorted.
+    sorted: Vec<(u64, u64)>,
+    /// `sorted[dir[s]..dir[s + 1]]` holds every entry whose key's next bits
+    /// (after the segment's) are `s`: keys are hashes, so each slice is a
+    /// few entries and a lookup costs one or two cache misses, not a binary
+    /// search's twenty.
+    dir: Vec<u32>,
+    /// `(key << SEGMENT_BITS) >> shift` is a key's directory slot.
+    shift: u32,
+}
+
+impl Segment {
+    /// A segment holding these entries (sorted, all of one segment).
+    fn new(sorted: Vec<(u64, u64)>) -> Segment {
+        // About four entries per directory slot.
+        let bits = (sorted.len() / 4).max(2).ilog2().min(32);
+        let shift = 64 - bits;
+        let slots = 1usize << bits;
+        let mut dir = Vec::with_capacity(slots + 1);
+        let mut i = 0usize;
+        for slot in 0..slots {
+            while i < sorted.len() && (((sorted[i].0 << SEGMENT_BITS) >> shift) as usize) < slot {
+                i += 1;
+            }
+            dir.push(i as u32);
         }
+        dir.push(sorted.len() as u32);
+        Segment { sorted, dir, shift }
     }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+
+    /// Where the entries of `key` may be: the bounds of its directory slot.
+    fn slot(&self, key: u64) -> (usize, usize) {
+        let slot = ((key << SEGMENT_BITS) >> self.shift) as usize;
+        (self.dir[slot] as usize, self.dir[slot + 1] as usize)
+    }
+
+    fn len(&self) -> usize {
+        self.sorted.len()
     }
 }
 
-type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyIsHash>>;
+/// Chains of recent additions, one per slot of a table chosen by a key's
+/// low bits: each node is (key, document, the slot's next older node), and
+/// a slot's chain holds every key that falls in it. The table is sized for
+/// the additions expected before the next merge and never grows: a hash
+/// map's growth rehashes millions of entries at once, under the write lock
+/// (a stall of tens of milliseconds for every lookup), and costs ~32 bytes
+/// an entry where the table costs 4 a slot. A merge reads the nodes in
+/// order, not chain by chain.
+#[derive(Debug)]
+pub(crate) struct Recent {
+    /// Per slot, one past the index of its newest node (0: none). Zero is
+    /// "none" so a fresh table is zeroed memory, which the allocator hands
+    /// out without writing it.
+    heads: Vec<u32>,
+    nodes: Vec<(u64, u64, u32)>,
+}
 
-/// No next node in a chain of `recent`.
-const END: u32 = u32::MAX;
+impl Recent {
+    /// Chains for about `expected` additions.
+    fn new(expected: usize) -> Recent {
+        Recent {
+            heads: vec![0; expected.max(64).next_power_of_two()],
+            nodes: Vec::new(),
+        }
+    }
+
+    fn slot(&self, key: u64) -> usize {
+        key as usize & (self.heads.len() - 1)
+    }
+
+    fn insert(&mut self, key: u64, doc: u64) {
+        let slot = self.slot(key);
+        let next = self.heads[slot];
+        self.nodes.push((key, doc, next));
+        self.heads[slot] = self.nodes.len() as u32;
+    }
+
+    /// Where the chain of `key`'s slot starts.
+    fn head(&self, key: u64) -> u32 {
+        self.heads[self.slot(key)]
+    }
+
+    /// Append the documents under `key` in the chain starting at `at` (a
+    /// [`Recent::head`]), newest first, down to (not below) `since`. Each
+    /// key's documents come in decreasing numbers along a chain (they are
+    /// added in increasing numbers), so the first one below `since` ends
+    /// the walk; other keys' nodes are passed over.
+    fn walk(&self, mut at: u32, key: u64, since: u64, out: &mut Vec<u64>) {
+        while at != 0 {
+            let (k, doc, next) = self.nodes[at as usize - 1];
+            if k == key {
+                if doc < since {
+                    break;
+                }
+                out.push(doc);
+            }
+            at = next;
+        }
+    }
+}
+
+/// How many recent additions a run of `run` entries takes before a merge:
+/// an eighth of it, and at least `floor`.
+fn due(run: usize, floor: usize) -> usize {
+    (run / 8).max(floor)
+}
 
 /// Band keys → document numbers.
 #[derive(Debug)]
 pub(crate) struct BucketMap {
-    /// (key, document), sorted.
-    sorted: Vec<(u64, u64)>,
-    /// `sorted[dir[k >> shift]..dir[(k >> shift) + 1]]` holds every entry
-    /// whose key starts with those bits: keys are hashes, so each slice is a
-    /// few entries and a lookup costs one or two cache misses, not a binary
-    /// search's twenty.
-    dir: Vec<u32>,
-    shift: u32,
-    /// Recent additions: key → index of its newest node; each node is
-    /// (key, document, index of the next older node). No allocation per
-    /// key, and the merge reads the nodes in order, not chain by chain.
-    heads: KeyMap<u32>,
-    nodes: Vec<(u64, u64, u32)>,
-    /// One past the highest document number in `sorted` (0 when empty):
-    /// documents numbered from here on are only in the recent chains.
+    /// The run, [`SEGMENTS`] segments in key order. Shared so a merge can
+    /// read one while the map's lock is free.
+    segments: Vec<Arc<Segment>>,
+    /// Entries in `segments`.
+    run_len: usize,
+    /// Additions since the last merge began.
+    recent: Recent,
+    /// The additions a merge in progress is carrying into the run, and how
+    /// many segments (from the first) hold them already: a lookup reads
+    /// these chains only for keys of the later segments.
+    merging: Option<Arc<Recent>>,
+    merged: usize,
+    /// Entries of `merging` not in the run yet.
+    pending: usize,
+    /// Every document numbered from here on is only in `recent` (the run
+    /// and `merging` hold none of them).
     run_until: u64,
     /// One past the highest document number added (0 when empty).
     added: u64,
@@ -70,60 +175,68 @@ pub(crate) struct BucketMap {
     /// [`BucketMap::insert`]: documents may be added while their batch is
     /// still being committed, and they are not promised until it is.
     pub(crate) until: u64,
-    /// Recent additions are merged once there are more than this many (and
-    /// more than an eighth of the run).
-    floor: usize,
+    /// A merge begins once the recent additions are more than this many
+    /// (and more than an eighth of the run).
+    pub(crate) floor: usize,
 }
 
 impl Default for BucketMap {
     fn default() -> Self {
-        let mut map = BucketMap {
-            sorted: Vec::new(),
-            dir: Vec::new(),
-            shift: 0,
-            heads: KeyMap::default(),
-            nodes: Vec::new(),
-            run_until: 0,
-            added: 0,
-            until: 0,
-            floor: 1 << 16,
-        };
-        map.build_dir();
-        map
+        BucketMap::from_entries(Vec::new())
     }
 }
 
 impl BucketMap {
     /// A map holding these (band key, document) pairs.
-    pub(crate) fn from_entries(mut entries: Vec<(u64, u64)>) -> BucketMap {
-        entries.sort_unstable();
-        let until = entries.iter().map(|&(_, d)| d + 1).max().unwrap_or(0);
-        let mut map = BucketMap {
-            sorted: entries,
+    pub(crate) fn from_entries(entries: impl IntoIterator<Item = (u64, u64)>) -> BucketMap {
+        use rayon::prelude::*;
+        let mut parts: Vec<Vec<(u64, u64)>> = vec![Vec::new(); SEGMENTS];
+        let mut until = 0;
+        for (key, doc) in entries {
+            parts[segment_of(key)].push((key, doc));
+            until = until.max(doc + 1);
+        }
+        let segments: Vec<Arc<Segment>> = parts
+            .into_par_iter()
+            .map(|mut part| {
+                part.sort_unstable();
+                part.shrink_to_fit();
+                Arc::new(Segment::new(part))
+            })
+            .collect();
+        let run_len = segments.iter().map(|s| s.len()).sum();
+        let floor = 1 << 16;
+        BucketMap {
+            run_len,
+            segments,
+            recent: Recent::new(due(run_len, floor)),
+            merging: None,
+            merged: 0,
+            pending: 0,
             run_until: until,
             added: until,
             until,
-            ..BucketMap::default()
-        };
-        map.build_dir();
-        map
+            floor,
+        }
     }
 
     /// Add a document under a band key. Documents come in increasing
     /// numbers, so each recent chain runs from the newest number down.
     pub(crate) fn insert(&mut self, key: u64, doc: u64) {
         self.added = self.added.max(doc + 1);
-        let next = self.heads.get(&key).copied().unwrap_or(END);
-        self.heads.insert(key, self.nodes.len() as u32);
-        self.nodes.push((key, doc, next));
-        if self.nodes.len() > (self.sorted.len() / 8).max(self.floor) {
-            self.compact();
-        }
+        self.recent.insert(key, doc);
     }
 
     /// Append every document under `key` to `out`.
     pub(crate) fn get(&self, key: u64, out: &mut Vec<u64>) {
         self.get_all(std::slice::from_ref(&key), out);
+    }
+
+    /// Whether the chains being merged still hold `key`'s entries.
+    fn unmerged(&self, key: u64) -> Option<&Recent> {
+        self.merging
+            .as_deref()
+            .filter(|_| segment_of(key) >= self.merged)
     }
 
     /// Append every document under each of `keys` to `out`: the same as
@@ -136,13 +249,10 @@ impl BucketMap {
     pub(crate) fn get_all(&self, keys: &[u64], out: &mut Vec<u64>) {
         let slices: Vec<(usize, usize)> = keys
             .iter()
-            .map(|&key| {
-                let slot = (key >> self.shift) as usize;
-                (self.dir[slot] as usize, self.dir[slot + 1] as usize)
-            })
+            .map(|&key| self.segments[segment_of(key)].slot(key))
             .collect();
         for (&key, &(lo, hi)) in keys.iter().zip(&slices) {
-            let run = &self.sorted[lo..hi];
+            let run = &self.segments[segment_of(key)].sorted[lo..hi];
             let start = run.partition_point(|&(k, _)| k < key);
             out.extend(
                 run[start..]
@@ -151,26 +261,28 @@ impl BucketMap {
                     .map(|&(_, d)| d),
             );
         }
-        if self.nodes.is_empty() {
+        if self.merging.is_some() {
+            let heads: Vec<(&Recent, u64, u32)> = keys
+                .iter()
+                .filter_map(|&key| self.unmerged(key).map(|r| (r, key, r.head(key))))
+                .collect();
+            for (chains, key, at) in heads {
+                chains.walk(at, key, 0, out);
+            }
+        }
+        if self.recent.nodes.is_empty() {
             return;
         }
-        let heads: Vec<u32> = keys
-            .iter()
-            .map(|key| self.heads.get(key).copied().unwrap_or(END))
-            .collect();
-        for mut at in heads {
-            while at != END {
-                let (_, doc, next) = self.nodes[at as usize];
-                out.push(doc);
-                at = next;
-            }
+        let heads: Vec<u32> = keys.iter().map(|&key| self.recent.head(key)).collect();
+        for (&key, at) in keys.iter().zip(heads) {
+            self.recent.walk(at, key, 0, out);
         }
     }
 
     /// Append every document numbered `since` or more under each of `keys`
     /// to `out`: what [`BucketMap::get_all`] finds, less the older ones.
-    /// While the run holds nothing that new (no merge since), only the
-    /// recent chains are read, each only down to `since`.
+    /// While the run and a merge in progress hold nothing that new, only
+    /// the recent chains are read, each only down to `since`.
     pub(crate) fn get_all_since(&self, keys: &[u64], since: u64, out: &mut Vec<u64>) {
         if self.run_until > since {
             let mut all = Vec::new();
@@ -178,96 +290,175 @@ impl BucketMap {
             out.extend(all.into_iter().filter(|&doc| doc >= since));
             return;
         }
-        for key in keys {
-            let mut at = self.heads.get(key).copied().unwrap_or(END);
-            while at != END {
-                let (_, doc, next) = self.nodes[at as usize];
-                if doc < since {
-                    break;
-                }
-                out.push(doc);
-                at = next;
-            }
+        for &key in keys {
+            self.recent.walk(self.recent.head(key), key, since, out);
         }
     }
 
     /// Entries held.
     pub(crate) fn len(&self) -> usize {
-        self.sorted.len() + self.nodes.len()
+        self.run_len + self.pending + self.recent.nodes.len()
     }
 
-    /// Merge the recent additions into the sorted run (sorting only them).
-    fn compact(&mut self) {
-        use rayon::prelude::*;
-        // Sorted on all cores (at a million stored documents the recent
-        // additions are millions of entries), by an adaptive merge sort:
-        // the index adds each batch in key order, so the nodes are a few
-        // dozen sorted runs end to end, merged in a few passes instead of
-        // sorted from scratch.
-        let mut recent: Vec<(u64, u64)> = self.nodes.iter().map(|&(k, d, _)| (k, d)).collect();
-        recent.par_sort();
-        self.heads.clear();
-        self.nodes.clear();
+    /// Freeze the recent additions for a merge, if they are due one and no
+    /// merge is in progress. The caller carries the merge out
+    /// ([`Merge::run`], or [`BucketMap::merge_now`] holding the map alone).
+    pub(crate) fn start_merge(&mut self) -> Option<Merge> {
+        let held = self.run_len + self.pending;
+        if self.recent.nodes.len() <= due(held, self.floor) || self.merging.is_some() {
+            return None;
+        }
+        let next = Recent::new(due(held + self.recent.nodes.len(), self.floor));
+        let frozen = Arc::new(std::mem::replace(&mut self.recent, next));
+        self.merging = Some(Arc::clone(&frozen));
+        self.merged = 0;
+        self.pending = frozen.nodes.len();
         self.run_until = self.added;
-        // Merged from the back into the run's own buffer, grown in place:
-        // a second copy of the run (1 GB at a million stored documents)
-        // would double the peak memory and fault in fresh pages at every
-        // merge. Equal entries keep the forward merge's order (run first).
-        let old = self.sorted.len();
-        self.sorted.resize(old + recent.len(), (0, 0));
-        let (mut i, mut j) = (old, recent.len());
-        while j > 0 {
-            let w = i + j - 1;
-            if i > 0 && self.sorted[i - 1] > recent[j - 1] {
-                self.sorted[w] = self.sorted[i - 1];
-                i -= 1;
-            } else {
-                self.sorted[w] = recent[j - 1];
-                j -= 1;
-            }
-        }
-        if self.dir_bits() == 64 - self.shift {
-            // Same directory resolution: each slot's start moves by the
-            // recent entries before it, counted without reading the run.
-            let mut before = 0usize;
-            for (slot, start) in self.dir.iter_mut().enumerate() {
-                while before < recent.len() && ((recent[before].0 >> self.shift) as usize) < slot {
-                    before += 1;
-                }
-                *start += before as u32;
-            }
-        } else {
-            self.build_dir();
+        Some(Merge {
+            frozen,
+            entries: Vec::new(),
+            next: 0,
+            at: 0,
+        })
+    }
+
+    /// Segment `s` of the run.
+    fn segment(&self, s: usize) -> Arc<Segment> {
+        Arc::clone(&self.segments[s])
+    }
+
+    /// Put segment `s` merged by `merge` in place of the one it was merged
+    /// from; the merge is over after the last one.
+    fn swap_segment(&mut self, merge: &Merge, s: usize, merged: Segment) {
+        debug_assert_eq!(self.merged, s);
+        let moved = merged.len() - self.segments[s].len();
+        self.run_len += moved;
+        self.pending -= moved;
+        self.segments[s] = Arc::new(merged);
+        self.merged = s + 1;
+        if merge.next == SEGMENTS {
+            self.merging = None;
+            self.merged = 0;
         }
     }
 
-    /// Directory bits for the run's size: about four entries per slot.
-    fn dir_bits(&self) -> u32 {
-        (self.sorted.len() / 4).max(2).ilog2().min(32)
-    }
-
-    /// The directory of the run, from scratch.
-    fn build_dir(&mut self) {
-        let bits = self.dir_bits();
-        self.shift = 64 - bits;
-        let slots = 1usize << bits;
-        let mut dir = Vec::with_capacity(slots + 1);
-        let mut i = 0usize;
-        for slot in 0..slots {
-            while i < self.sorted.len() && ((self.sorted[i].0 >> self.shift) as usize) < slot {
-                i += 1;
+    /// Start a merge if one is due and carry it out at once (for a caller
+    /// holding the map alone).
+    #[cfg(test)]
+    pub(crate) fn merge_now(&mut self) {
+        if let Some(mut merge) = self.start_merge() {
+            while let Some(s) = merge.next_segment() {
+                let merged = merge.merge_segment(&self.segment(s));
+                self.swap_segment(&merge, s, merged);
             }
-            dir.push(i as u32);
         }
-        dir.push(self.sorted.len() as u32);
-        self.dir = dir;
     }
 }
+
+/// A merge of frozen recent additions into the run, segment by segment.
+#[derive(Debug)]
+pub(crate) struct Merge {
+    frozen: Arc<Recent>,
+    /// The frozen entries, sorted (made by the first segment's merge).
+    entries: Vec<(u64, u64)>,
+    /// The segment merged next.
+    next: usize,
+    /// Where its entries start in `entries`.
+    at: usize,
+}
+
+impl Merge {
+    /// The segment to merge next, if any are left.
+    fn next_segment(&self) -> Option<usize> {
+        (self.next < SEGMENTS).then_some(self.next)
+    }
+
+    /// The next segment (`old`, as the run holds it) with the frozen
+    /// entries of its keys merged in.
+    fn merge_segment(&mut self, old: &Segment) -> Segment {
+        use rayon::prelude::*;
+        if self.next == 0 {
+            // Sorted on all cores (at a million stored documents the frozen
+            // additions are millions of entries), by an adaptive merge
+            // sort: the index adds each batch in key order, so the nodes
+            // are a few dozen sorted runs end to end, merged in a few
+            // passes instead of sorted from scratch.
+            self.entries = self.frozen.nodes.iter().map(|&(k, d, _)| (k, d)).collect();
+            self.entries.par_sort();
+        }
+        let s = self.next;
+        let rest = &self.entries[self.at..];
+        let take = rest.partition_point(|&(k, _)| segment_of(k) == s);
+        let (new, run) = (&rest[..take], &old.sorted);
+        self.at += take;
+        self.next += 1;
+        // Equal entries keep the run's first.
+        let mut sorted = Vec::with_capacity(run.len() + new.len());
+        let (mut i, mut j) = (0, 0);
+        while i < run.len() && j < new.len() {
+            if new[j] < run[i] {
+                sorted.push(new[j]);
+                j += 1;
+            } else {
+                sorted.push(run[i]);
+                i += 1;
+            }
+        }
+        sorted.extend_from_slice(&run[i..]);
+        sorted.extend_from_slice(&new[j..]);
+        Segment::new(sorted)
+    }
+
+    /// Carry the merge out against the map behind `lock`, holding the lock
+    /// only to read a segment's handle and to swap the merged one in. Only
+    /// a merge changes the run, and one runs at a time, so a segment read
+    /// is still the map's when its merge is swapped in. Call it from a
+    /// thread of its own, not a task of the shared pool: it waits for the
+    /// lock, whose holders may need the pool.
+    pub(crate) fn run(mut self, lock: &RwLock<BucketMap>) -> Result<(), Poisoned> {
+        while let Some(s) = self.next_segment() {
+            let old = lock.read().map_err(|_| Poisoned)?.segment(s);
+            let merged = self.merge_segment(&old);
+            lock.write()
+                .map_err(|_| Poisoned)?
+                .swap_segment(&self, s, merged);
+            // The old segment's memory goes with the last handle, this one.
+        }
+        Ok(())
+    }
+}
+
+/// The map's lock was poisoned by a panic while it was held.
+#[derive(Debug)]
+pub(crate) struct Poisoned;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    /// Every document under each key, sorted: what a lookup must find.
+    fn lookup(map: &BucketMap, keys: &[u64]) -> Vec<Vec<u64>> {
+        keys.iter()
+            .map(|&k| {
+                let mut got = Vec::new();
+                map.get(k, &mut got);
+                got.sort_unstable();
+                got
+            })
+            .collect()
+    }
+
+    fn plain_lookup(plain: &HashMap<u64, Vec<u64>>, keys: &[u64]) -> Vec<Vec<u64>> {
+        keys.iter()
+            .map(|k| {
+                let mut want = plain.get(k).cloned().unwrap_or_default();
+                want.sort_unstable();
+                want
+            })
+            .collect()
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
@@ -284,11 +475,12 @@ mod tests {
         ) {
             let key = |i: usize| keys[i % keys.len()];
             let mut map = BucketMap::from_entries(
-                start.iter().enumerate().map(|(d, &i)| (key(i), d as u64)).collect(),
+                start.iter().enumerate().map(|(d, &i)| (key(i), d as u64)),
             );
             map.floor = 100; // merge often
             for (n, &i) in more.iter().enumerate() {
                 map.insert(key(i), (start.len() + n) as u64);
+                map.merge_now();
                 if n % 97 == 0 {
                     for &since in &sinces {
                         let mut all = Vec::new();
@@ -305,7 +497,7 @@ mod tests {
             prop_assert_eq!(map.added, (start.len() + more.len()) as u64);
         }
 
-        /// Against the obvious map, across compactions, with hash-like keys
+        /// Against the obvious map, across merges, with hash-like keys
         /// spread over the whole range and keys shared by many documents.
         #[test]
         fn finds_what_a_plain_map_finds(
@@ -331,30 +523,139 @@ mod tests {
             }
             for (k, d) in &more {
                 map.insert(*k, *d);
+                map.merge_now();
             }
             prop_assert_eq!(map.len(), start.len() + more.len());
-            // The directory kept up across merges is the one built afresh.
-            let kept = (map.shift, map.dir.clone());
-            map.build_dir();
-            prop_assert_eq!(kept, (map.shift, map.dir.clone()));
-            let mut one_by_one: Vec<u64> = Vec::new();
-            for k in keys.iter().chain(&absent) {
-                let mut got = Vec::new();
-                map.get(*k, &mut got);
-                one_by_one.extend(&got);
-                got.sort_unstable();
-                let mut want = plain.get(k).cloned().unwrap_or_default();
-                want.sort_unstable();
-                prop_assert_eq!(got, want);
-            }
+            let all: Vec<u64> = keys.iter().chain(&absent).copied().collect();
+            prop_assert_eq!(lookup(&map, &all), plain_lookup(&plain, &all));
             // The staged lookup finds the same documents (in another order:
             // the run's for every key first, then the recent ones).
-            let all: Vec<u64> = keys.iter().chain(&absent).copied().collect();
             let mut staged = Vec::new();
             map.get_all(&all, &mut staged);
             staged.sort_unstable();
+            let mut one_by_one: Vec<u64> = lookup(&map, &all).concat();
             one_by_one.sort_unstable();
             prop_assert_eq!(staged, one_by_one);
         }
+
+        /// While a merge is carried in, a segment at a time, with more
+        /// documents added between its steps (as the index does, the merge
+        /// holding the lock only to swap a segment), every lookup still
+        /// finds each document exactly once, and so does the lookup of
+        /// newer documents.
+        #[test]
+        fn lookups_are_whole_during_a_merge(
+            keys in prop::collection::vec(any::<u64>(), 1..80),
+            start in prop::collection::vec(0usize..80, 0..400),
+            more in prop::collection::vec(0usize..80, 200..3_000),
+            since in 0u64..3_000,
+        ) {
+            let key = |i: usize| keys[i % keys.len()];
+            let mut map = BucketMap::from_entries(
+                start.iter().enumerate().map(|(d, &i)| (key(i), d as u64)),
+            );
+            map.floor = 150;
+            let mut plain: HashMap<u64, Vec<u64>> = HashMap::new();
+            for (d, &i) in start.iter().enumerate() {
+                plain.entry(key(i)).or_default().push(d as u64);
+            }
+            let mut merge: Option<Merge> = None;
+            let mut merges = 0;
+            for (n, &i) in more.iter().enumerate() {
+                let doc = (start.len() + n) as u64;
+                map.insert(key(i), doc);
+                plain.entry(key(i)).or_default().push(doc);
+                if merge.is_none() {
+                    merge = map.start_merge();
+                    merges += usize::from(merge.is_some());
+                }
+                // One segment merged every few additions.
+                if let Some(m) = merge.as_mut().filter(|_| n % 3 == 0) {
+                    let s = m.next_segment().expect("a merge in progress has segments left");
+                    let merged = m.merge_segment(&map.segment(s));
+                    map.swap_segment(m, s, merged);
+                    if m.next_segment().is_none() {
+                        merge = None;
+                    }
+                }
+                if n % 41 == 0 {
+                    prop_assert_eq!(lookup(&map, &keys), plain_lookup(&plain, &keys));
+                    prop_assert_eq!(map.len(), start.len() + n + 1);
+                    let mut newer = Vec::new();
+                    map.get_all_since(&keys, since, &mut newer);
+                    newer.sort_unstable();
+                    let mut want: Vec<u64> = plain_lookup(&plain, &keys)
+                        .concat()
+                        .into_iter()
+                        .filter(|&d| d >= since)
+                        .collect();
+                    want.sort_unstable();
+                    prop_assert_eq!(newer, want);
+                }
+            }
+            prop_assert!(merges > 0 || more.len() <= 150);
+        }
+    }
+
+    /// Merges carried out by their own thread while others insert and
+    /// look up under the lock, as the index runs them: nothing is lost or
+    /// doubled.
+    #[test]
+    fn merges_on_another_thread_lose_nothing() {
+        let map = RwLock::new(BucketMap::default());
+        map.write().expect("lock").floor = 500;
+        let key = |d: u64| (d % 997).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let docs = 40_000u64;
+        let mut merges = 0;
+        std::thread::scope(|scope| {
+            let mut running: Option<std::thread::ScopedJoinHandle<'_, Result<(), Poisoned>>> = None;
+            for d in 0..docs {
+                // A batch's worth of insertions under one hold of the lock.
+                let merge = {
+                    let mut m = map.write().expect("lock");
+                    m.insert(key(d), d);
+                    if d % 50 != 49 {
+                        continue;
+                    }
+                    m.start_merge()
+                };
+                // Every so often the merge in progress is waited for, so
+                // that however the threads are scheduled, merges keep
+                // starting (and run alongside the insertions between).
+                if d % 2_000 == 1_999 {
+                    if let Some(h) = running.take() {
+                        h.join().expect("merge thread").expect("merge");
+                    }
+                }
+                if let Some(merge) = merge {
+                    if let Some(h) = running.take() {
+                        h.join().expect("merge thread").expect("merge");
+                    }
+                    merges += 1;
+                    let map = &map;
+                    running = Some(scope.spawn(move || merge.run(map)));
+                }
+                if d % 1_000 == 999 {
+                    let mut got = Vec::new();
+                    map.read().expect("lock").get(key(d), &mut got);
+                    got.sort_unstable();
+                    let want: Vec<u64> = (0..=d).filter(|&e| key(e) == key(d)).collect();
+                    assert_eq!(got, want, "after document {d}");
+                }
+            }
+            if let Some(h) = running {
+                h.join().expect("merge thread").expect("merge");
+            }
+        });
+        assert!(merges >= 4, "{merges}");
+        let map = map.into_inner().expect("lock");
+        assert!(map.merging.is_none());
+        assert_eq!(map.len() as u64, docs);
+        let mut all = Vec::new();
+        for k in 0..997 {
+            map.get(key(k), &mut all);
+        }
+        all.sort_unstable();
+        assert_eq!(all, (0..docs).collect::<Vec<_>>());
     }
 }

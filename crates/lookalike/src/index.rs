@@ -22,7 +22,7 @@
 
 use std::path::{Path, PathBuf};
 
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, mpsc};
 
 use redb::{
     Database, MultimapTableDefinition, ReadableDatabase, ReadableTable, ReadableTableMetadata,
@@ -30,7 +30,7 @@ use redb::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::buckets::BucketMap;
+use crate::buckets::{BucketMap, Merge};
 use crate::dedup::Relation;
 use crate::error::{Error, Result};
 use crate::fingerprint::{Fingerprint, FingerprintSpec, Fingerprinter};
@@ -222,7 +222,10 @@ pub struct Index {
     path: PathBuf,
     spec: IndexSpec,
     fingerprinter: Fingerprinter,
-    buckets: RwLock<BucketMap>,
+    buckets: Arc<RwLock<BucketMap>>,
+    /// Hands the buckets' merges to a thread of their own, which carries
+    /// them out while lookups and insertions go on (see `buckets.rs`).
+    merges: mpsc::Sender<Merge>,
     /// Held from a writer's first lookup until its batch is in `buckets`, so
     /// the next batch sees this one's documents.
     writer: Mutex<()>,
@@ -292,10 +295,6 @@ impl Index {
                 "already exists; open it with `index add`/`index query`, or choose another path",
             ));
         }
-        let fingerprinter = Fingerprinter {
-            shingle: spec.fingerprint.shingle,
-            sketch: spec.fingerprint.sketch,
-        };
         let db = Database::create(path).map_err(|e| err(path, e))?;
         let tx = db.begin_write().map_err(|e| err(path, e))?;
         {
@@ -313,14 +312,7 @@ impl Index {
             tx.open_table(TIMES).map_err(|e| err(path, e))?;
         }
         tx.commit().map_err(|e| err(path, e))?;
-        Ok(Index {
-            db,
-            path: path.to_path_buf(),
-            spec,
-            fingerprinter,
-            buckets: RwLock::new(BucketMap::default()),
-            writer: Mutex::new(()),
-        })
+        Index::assemble(db, path, spec, BucketMap::default())
     }
 
     /// Open an existing index. Its format version must be this build's.
@@ -368,17 +360,37 @@ impl Index {
         if upgrade {
             upgrade_to_v3(&db, path, &spec.lsh)?;
         }
+        let buckets = load_buckets(&db, path)?;
+        Index::assemble(db, path, spec, buckets)
+    }
+
+    /// An open index over `db`, with its buckets and their merge thread.
+    fn assemble(db: Database, path: &Path, spec: IndexSpec, buckets: BucketMap) -> Result<Index> {
         let fingerprinter = Fingerprinter {
             shingle: spec.fingerprint.shingle,
             sketch: spec.fingerprint.sketch,
         };
-        let buckets = load_buckets(&db, path)?;
+        let buckets = Arc::new(RwLock::new(buckets));
+        // The thread ends when the index is dropped (its queue closes).
+        let (merges, queue) = mpsc::channel::<Merge>();
+        let map = Arc::clone(&buckets);
+        std::thread::Builder::new()
+            .name("lookalike-merge".into())
+            .spawn(move || {
+                for merge in queue {
+                    if merge.run(&map).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| err(path, format!("cannot start a thread: {e}")))?;
         Ok(Index {
             db,
             path: path.to_path_buf(),
             spec,
             fingerprinter,
-            buckets: RwLock::new(buckets),
+            buckets,
+            merges,
             writer: Mutex::new(()),
         })
     }
@@ -435,12 +447,12 @@ impl Index {
         if !opts.store {
             let tx = self.db.begin_read().map_err(|e| err(p, e))?;
             let docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
-            let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
+            let cands = self.stored_candidates(&prints)?;
             return docs
                 .iter()
                 .zip(&prints)
-                .map(|(d, (f, keys))| {
-                    let cands = self.candidates(&buckets, keys);
+                .zip(cands)
+                .map(|((d, (f, _)), cands)| {
                     Ok(Checked {
                         id: d.id.clone(),
                         matches: ranked(self.matches(&docs_t, cands, d, f, opts, now)?),
@@ -486,22 +498,9 @@ impl Index {
         // The matches with stored documents, also before the turn, against
         // every document numbered below `seen`: those are in the buckets for
         // good, and in any read transaction opened after `seen` was read
-        // (they were committed before they were published). The buckets are
-        // read a few documents at a time, so a writer publishing its batch
-        // waits for those lookups at most, and on this thread: a task of
-        // the shared pool must never wait for the buckets' lock, whose
-        // holder may need the pool (a merge sorts on it) and would wait for
-        // that task in turn.
+        // (they were committed before they were published).
         let seen = self.buckets.read().map_err(|_| lock_err(p))?.until;
-        let mut early_cands: Vec<Vec<u64>> = Vec::with_capacity(docs.len());
-        for chunk in prints.chunks(LOOKUP_CHUNK) {
-            let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
-            early_cands.extend(
-                chunk
-                    .iter()
-                    .map(|(_, keys)| self.candidates(&buckets, keys)),
-            );
-        }
+        let early_cands = self.stored_candidates(&prints)?;
         let early: Vec<Vec<(u64, Match)>> = {
             let read = self.db.begin_read().map_err(|e| err(p, e))?;
             let stored_docs = read.open_table(DOCS).map_err(|e| err(p, e))?;
@@ -522,22 +521,32 @@ impl Index {
             let read = self.db.begin_read().map_err(|e| err(p, e))?;
             let stored_docs = read.open_table(DOCS).map_err(|e| err(p, e))?;
             let ids_now = read.open_table(IDS).map_err(|e| err(p, e))?;
-            let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
-            let newer = buckets.until > seen;
+            // Only the recent chains are read, under one short hold of the
+            // lock (the database reads below are made without it).
+            let newer: Vec<Vec<u64>> = {
+                let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
+                let newer = buckets.until > seen;
+                prints
+                    .iter()
+                    .map(|(_, keys)| {
+                        let mut cands = Vec::new();
+                        if newer {
+                            buckets.get_all_since(keys, seen, &mut cands);
+                            cands.sort_unstable();
+                            cands.dedup();
+                        }
+                        cands
+                    })
+                    .collect()
+            };
             docs.par_iter()
                 .zip(&prints)
-                .zip(early)
-                .map(|((d, (f, keys)), early)| {
+                .zip(early.into_par_iter().zip(newer))
+                .map(|((d, (f, _)), (early, mut cands))| {
                     let mut matches = Vec::with_capacity(early.len());
-                    let mut cands = Vec::new();
-                    if newer {
-                        buckets.get_all_since(keys, seen, &mut cands);
-                        cands.sort_unstable();
-                        cands.dedup();
-                        // Found early already: published after `seen` was
-                        // read, but committed before the read transaction.
-                        cands.retain(|c| !early.iter().any(|(n, _)| n == c));
-                    }
+                    // Found early already: published after `seen` was read,
+                    // but committed before the read transaction.
+                    cands.retain(|c| !early.iter().any(|(n, _)| n == c));
                     for (n, m) in early {
                         let now_at = ids_now.get(m.id.as_str()).map_err(|e| err(p, e))?;
                         if now_at.map(|v| v.value()) == Some(n) {
@@ -649,8 +658,18 @@ impl Index {
         });
         committed?;
         published?;
-        let mut buckets = self.buckets.write().map_err(|_| lock_err(p))?;
-        buckets.until = buckets.until.max(next);
+        let merge = {
+            let mut buckets = self.buckets.write().map_err(|_| lock_err(p))?;
+            buckets.until = buckets.until.max(next);
+            buckets.start_merge()
+        };
+        if let Some(merge) = merge {
+            // On the merge thread; here only if that thread is gone (it
+            // stops when the lock is poisoned, and then so does this).
+            if let Err(mpsc::SendError(merge)) = self.merges.send(merge) {
+                merge.run(&self.buckets).map_err(|_| lock_err(p))?;
+            }
+        }
         Ok(out)
     }
 
@@ -715,13 +734,25 @@ impl Index {
         out
     }
 
-    /// Documents sharing a bucket of `buckets` under any of `keys`, each once.
-    fn candidates(&self, buckets: &BucketMap, keys: &[u64]) -> Vec<u64> {
-        let mut cands = Vec::new();
-        buckets.get_all(keys, &mut cands);
-        cands.sort_unstable();
-        cands.dedup();
-        cands
+    /// For each document, the documents sharing a bucket with it under any
+    /// of its keys, each once. The buckets are read a few documents at a
+    /// time, so a writer waits for those lookups at most (and every reader
+    /// arriving behind it waits for the writer), and on this thread, not in
+    /// tasks of the shared pool: a pool thread waiting for the lock would
+    /// hold up every task queued behind it.
+    fn stored_candidates(&self, prints: &[(Fingerprint, Vec<u64>)]) -> Result<Vec<Vec<u64>>> {
+        let mut out = Vec::with_capacity(prints.len());
+        for chunk in prints.chunks(LOOKUP_CHUNK) {
+            let buckets = self.buckets.read().map_err(|_| lock_err(&self.path))?;
+            out.extend(chunk.iter().map(|(_, keys)| {
+                let mut cands = Vec::new();
+                buckets.get_all(keys, &mut cands);
+                cands.sort_unstable();
+                cands.dedup();
+                cands
+            }));
+        }
+        Ok(out)
     }
 
     /// Whether new document `d` (fingerprint `f`) duplicates an earlier one
@@ -1016,13 +1047,25 @@ fn upgrade_to_v3(db: &Database, path: &Path, lsh: &LshParams) -> Result<()> {
 fn load_buckets(db: &Database, path: &Path) -> Result<BucketMap> {
     let tx = db.begin_read().map_err(|e| err(path, e))?;
     let bands = tx.open_table(BANDS).map_err(|e| err(path, e))?;
-    let mut entries = Vec::new();
-    for r in bands.iter().map_err(|e| err(path, e))? {
-        let (k, v) = r.map_err(|e| err(path, e))?;
-        let n = k.value();
-        entries.extend(unpack_keys(v.value()).map(|key| (key, n)));
+    // Streamed into the map, which sorts them by segment: a list of every
+    // entry first would double the memory it takes to open.
+    let mut failed = None;
+    let entries = bands
+        .iter()
+        .map_err(|e| err(path, e))?
+        .map_while(|r| match r {
+            Ok((k, v)) => Some((k.value(), unpack_keys(v.value()).collect::<Vec<_>>())),
+            Err(e) => {
+                failed = Some(err(path, e));
+                None
+            }
+        })
+        .flat_map(|(n, keys)| keys.into_iter().map(move |key| (key, n)));
+    let map = BucketMap::from_entries(entries);
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(map),
     }
-    Ok(BucketMap::from_entries(entries))
 }
 
 #[cfg(test)]
@@ -1292,6 +1335,8 @@ mod tests {
         let fp = Fingerprinter::default();
         let spec = IndexSpec::new(&fp, 0.4, false).expect("spec");
         let index = Index::create(&dir.path().join("i.redb"), spec).expect("create");
+        // Merges every few batches, on the merge thread, during the race.
+        index.buckets.write().expect("lock").floor = 2_000;
         let results: Vec<(NewDoc, Checked)> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..4u64)
                 .map(|t| {
