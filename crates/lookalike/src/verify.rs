@@ -4,7 +4,8 @@
 //! the exact Jaccard similarity of their shingle sets reaches the threshold
 //! (DESIGN-NOTES §2: merging on collisions alone is how other tools end up
 //! with one false cluster of 859,091 documents). All functions take sorted,
-//! deduplicated slices, as [`crate::shingle::Shingles::hashes`] provides.
+//! deduplicated slices, as [`crate::shingle::Shingles::hashes`] provides (or
+//! the 32-bit sets a persistent index stores).
 
 /// Size of the intersection of two sorted, deduplicated sets (linear merge).
 ///
@@ -14,7 +15,7 @@
 /// of a deduplication run at threshold 0.8. Each step advances the smaller
 /// side, or both when equal, by adding the comparison results. Tested
 /// against a hash set.
-pub fn intersection_size(a: &[u64], b: &[u64]) -> usize {
+pub fn intersection_size<T: Ord + Copy>(a: &[T], b: &[T]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
@@ -37,7 +38,7 @@ pub struct Overlap {
 }
 
 /// Jaccard similarity and containment each way.
-pub fn overlap(a: &[u64], b: &[u64]) -> Overlap {
+pub fn overlap<T: Ord + Copy>(a: &[T], b: &[T]) -> Overlap {
     let inter = intersection_size(a, b) as f64;
     let union = (a.len() + b.len()) as f64 - inter;
     let ratio = |num: f64, den: f64| if den > 0.0 { num / den } else { 0.0 };
@@ -49,7 +50,7 @@ pub fn overlap(a: &[u64], b: &[u64]) -> Overlap {
 }
 
 /// Jaccard similarity |A ∩ B| / |A ∪ B| of two sorted sets.
-pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+pub fn jaccard<T: Ord + Copy>(a: &[T], b: &[T]) -> f64 {
     overlap(a, b).jaccard
 }
 

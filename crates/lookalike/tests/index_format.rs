@@ -4,22 +4,38 @@
 //! `fixtures/index-v1.redb` was made by format version 1 with
 //! `lookalike index create index-v1.redb --store-text` and
 //! `lookalike index add index-v1.redb harbour-bridge` (in `examples/news`).
-//! Never regenerate it: add a new fixture for a new format version.
-//! Opening it upgrades it in place (format 2 added the `times` table, format
-//! 3 replaced the bucket table by per-document band keys), so the test works
-//! on a copy.
+//! `fixtures/index-v3.redb` was made the same way by format version 3, then
+//! given one more document, with a source and a timestamp, through
+//! `index add index-v3.redb -` (a JSON Lines record on standard input).
+//! Never regenerate them: add a new fixture for a new format version.
+//! Opening one upgrades it in place (format 2 added the `times` table,
+//! format 3 replaced the bucket table by per-document band keys, format 4
+//! stores short shingle sets and no signature), so the tests work on a copy.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use lookalike::index::{CheckOptions, Index, NewDoc};
+use lookalike::index::{CheckOptions, FORMAT_VERSION, Index, NewDoc};
 
-#[test]
-fn format_v1_fixture_opens_and_matches() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let copy = dir.path().join("index-v1.redb");
-    std::fs::copy(here.join("tests/fixtures/index-v1.redb"), &copy).expect("copy fixture");
-    let index = Index::open(&copy).expect("a format-1 index opens");
+fn here() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A copy of a fixture in a fresh directory.
+fn copy_of(name: &str, dir: &tempfile::TempDir) -> PathBuf {
+    let copy = dir.path().join(name);
+    std::fs::copy(here().join("tests/fixtures").join(name), &copy).expect("copy fixture");
+    copy
+}
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(here().join("../../examples/news/harbour-bridge").join(name))
+        .expect("example")
+}
+
+/// The checks every upgraded fixture must pass: whole, the texts kept, and
+/// today's fingerprints comparing with the stored ones at the similarity
+/// they always had (the later edit against its original).
+fn opens_whole_and_matches(index: &Index, documents: u64) {
     let stats = index.stats().expect("stats");
     // verify() reads the `times` and `bands` tables, which format 1 lacked,
     // and checks every document against the buckets rebuilt from `bands`.
@@ -27,23 +43,19 @@ fn format_v1_fixture_opens_and_matches() {
         index.verify().expect("verify").is_empty(),
         "whole after the upgrade"
     );
-    assert_eq!(stats.documents, 5);
+    assert_eq!(stats.documents, documents);
+    assert_eq!(stats.format, FORMAT_VERSION);
     assert_eq!(stats.spec.fingerprint.normalization, "norm-v1");
     let stored = index.get("original.txt").expect("get").expect("stored");
-    let original =
-        std::fs::read_to_string(here.join("../../examples/news/harbour-bridge/original.txt"))
-            .expect("example");
-    assert_eq!(stored.text.as_deref(), Some(original.as_str()));
-    // Today's fingerprints must still compare with the stored ones: the
-    // later edit matches its original at the similarity it always had.
-    let update =
-        std::fs::read_to_string(here.join("../../examples/news/harbour-bridge/update.txt"))
-            .expect("example");
+    assert_eq!(
+        stored.text.as_deref(),
+        Some(example("original.txt").as_str())
+    );
     let r = index
         .check_batch(
             &[NewDoc {
                 id: "new".into(),
-                text: update,
+                text: example("update.txt"),
                 ..Default::default()
             }],
             &CheckOptions::default(),
@@ -55,4 +67,44 @@ fn format_v1_fixture_opens_and_matches() {
         .find(|m| m.id == "original.txt")
         .expect("matches its original");
     assert!((m.similarity - 0.4974).abs() < 1e-3, "{}", m.similarity);
+}
+
+#[test]
+fn format_v1_fixture_opens_and_matches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = Index::open(&copy_of("index-v1.redb", &dir)).expect("a format-1 index opens");
+    opens_whole_and_matches(&index, 5);
+}
+
+#[test]
+fn format_v3_fixture_opens_and_matches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = copy_of("index-v3.redb", &dir);
+    let index = Index::open(&path).expect("a format-3 index opens");
+    opens_whole_and_matches(&index, 6);
+    let dated = index.get("dated-note").expect("get").expect("stored");
+    assert_eq!(dated.source.as_deref(), Some("harbour-desk"));
+    assert_eq!(dated.timestamp, Some(1_710_144_000));
+    assert_eq!(index.stats().expect("stats").dated, 1);
+    // Upgraded once: it opens again as it is, and still takes documents.
+    drop(index);
+    let index = Index::open(&path).expect("reopens");
+    opens_whole_and_matches(&index, 6);
+    let add = CheckOptions {
+        store: true,
+        window: None,
+    };
+    let r = index
+        .check_batch(
+            &[NewDoc {
+                id: "repost-again".into(),
+                text: example("repost.txt"),
+                ..Default::default()
+            }],
+            &add,
+        )
+        .expect("add");
+    assert!(r[0].stored);
+    assert!(r[0].matches.iter().any(|m| m.id == "repost.txt"));
+    assert!(index.verify().expect("verify").is_empty());
 }
