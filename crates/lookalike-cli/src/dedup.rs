@@ -237,7 +237,7 @@ fn against(
     outcome: &mut DedupOutcome,
 ) -> Result<usize> {
     // Open first, so a missing or mismatched index fails before any work.
-    lookalike::index::Index::open(index)?;
+    crate::index::open(index)?;
     let mut held = Vec::new();
     let mut failure = None;
     let mut batch: Vec<(usize, String, String)> = Vec::new();

@@ -42,7 +42,7 @@ pub fn run(args: IndexArgs) -> Result<()> {
         IndexCommand::Add(c) => check(&c, true),
         IndexCommand::Query(c) => check(&c, false),
         IndexCommand::Remove { path, ids } => {
-            let index = Index::open(&path)?;
+            let index = open(&path)?;
             let removed = index.remove(&ids)?;
             for (id, r) in ids.iter().zip(&removed) {
                 if !r {
@@ -67,7 +67,7 @@ pub fn run(args: IndexArgs) -> Result<()> {
                 (None, Some(span)) => now.saturating_sub(span),
                 (None, None) => anyhow::bail!("give --older-than SPAN or --before TIME"),
             };
-            let index = Index::open(&path)?;
+            let index = open(&path)?;
             let removed = index.prune(cutoff)?;
             let cutoff_text = jiff::Timestamp::from_second(cutoff)
                 .map(|t| t.to_string())
@@ -79,7 +79,7 @@ pub fn run(args: IndexArgs) -> Result<()> {
             Ok(())
         }
         IndexCommand::Verify { path } => {
-            let index = Index::open(&path)?;
+            let index = open(&path)?;
             let problems = index.verify()?;
             for p in problems.iter().take(50) {
                 eprintln!("lookalike: {}: {p}", path.display());
@@ -102,13 +102,27 @@ pub fn run(args: IndexArgs) -> Result<()> {
             Ok(())
         }
         IndexCommand::Stats { path } => {
-            let stats = Index::open(&path)?.stats()?;
+            let stats = open(&path)?.stats()?;
             let mut out = std::io::stdout().lock();
             serde_json::to_writer_pretty(&mut out, &stats)?;
             writeln!(out)?;
             Ok(())
         }
     }
+}
+
+/// Open an index, telling the user when that upgraded the file in place
+/// (older builds of lookalike cannot read it afterwards).
+pub fn open(path: &std::path::Path) -> Result<Index> {
+    let index = Index::open(path)?;
+    if let Some(old) = index.upgraded_from() {
+        eprintln!(
+            "lookalike: upgraded {} from index format {old} to {}; older versions of lookalike cannot read it now",
+            path.display(),
+            lookalike::index::FORMAT_VERSION
+        );
+    }
+    Ok(index)
 }
 
 /// Add (or only look up) every document of `inputs`, printing one JSON line
@@ -134,7 +148,7 @@ fn check(args: &CheckArgs, store: bool) -> Result<()> {
         time_field: Some(time_field.clone()),
         ..read.options()
     };
-    let index = Index::open(path)?;
+    let index = open(path)?;
     refuse_other_settings(&index, expect)?;
     let (sources, _spool) = input::open_sources(inputs)?;
     let mut out = BufWriter::new(std::io::stdout().lock());
@@ -192,7 +206,7 @@ pub fn held_by(
     path: &std::path::Path,
     docs: Vec<(String, String)>,
 ) -> Result<Vec<(String, Option<String>)>> {
-    let index = Index::open(path)?;
+    let index = open(path)?;
     let new: Vec<NewDoc> = docs
         .into_iter()
         .map(|(id, text)| NewDoc {

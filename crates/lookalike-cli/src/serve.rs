@@ -30,7 +30,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             args.addr
         );
     }
-    let index = lookalike::index::Index::open(&args.index)?;
+    let index = crate::index::open(&args.index)?;
     let config = Config {
         addr: args.addr,
         token,

@@ -1195,6 +1195,37 @@ fn json_lines(o: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A file of an older format is upgraded the first time a command opens
+/// it, and the user is told so once; it then verifies and answers.
+#[test]
+fn an_old_index_is_upgraded_and_the_user_told() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.redb");
+    std::fs::copy(
+        repo().join("crates/lookalike/tests/fixtures/index-v3.redb"),
+        &path,
+    )
+    .expect("copy fixture");
+    let p = path.to_str().expect("utf-8 path");
+    let first = run(&["index", "verify", p]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("upgraded") && stderr(&first).contains("from index format 3 to 4"),
+        "{}",
+        stderr(&first)
+    );
+    assert!(stderr(&first).contains("consistent (6 documents)"));
+    let again = run(&["index", "stats", p]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(!stderr(&again).contains("upgraded"), "{}", stderr(&again));
+    let stats: serde_json::Value = serde_json::from_slice(&again.stdout).expect("stats JSON");
+    assert_eq!(stats["format"], 4);
+    let update = repo().join("examples/news/harbour-bridge/update.txt");
+    let q = run(&["index", "query", p, update.to_str().expect("utf-8 path")]);
+    assert!(q.status.success(), "{}", stderr(&q));
+    assert!(String::from_utf8_lossy(&q.stdout).contains("\"id\":\"original.txt\""));
+}
+
 #[test]
 fn index_news_mode_windows_prunes_and_verifies() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -291,6 +291,8 @@ pub struct Index {
     /// Held from a writer's first lookup until its batch is in `buckets`, so
     /// the next batch sees this one's documents.
     writer: Mutex<()>,
+    /// The format the file had, when opening it upgraded it.
+    upgraded_from: Option<u32>,
 }
 
 impl std::fmt::Debug for Index {
@@ -374,7 +376,7 @@ impl Index {
             tx.open_table(TIMES).map_err(|e| err(path, e))?;
         }
         tx.commit().map_err(|e| err(path, e))?;
-        Index::assemble(db, path, spec, BucketMap::default())
+        Index::assemble(db, path, spec, BucketMap::default(), None)
     }
 
     /// Open an existing index. Its format version must be this build's.
@@ -423,11 +425,23 @@ impl Index {
             self::upgrade(&db, path, &spec.lsh, format)?;
         }
         let buckets = load_buckets(&db, path)?;
-        Index::assemble(db, path, spec, buckets)
+        Index::assemble(db, path, spec, buckets, upgrade.then_some(format))
+    }
+
+    /// The format version the file had when this [`Index::open`] upgraded
+    /// it in place (`None`: it was already of [`FORMAT_VERSION`]).
+    pub fn upgraded_from(&self) -> Option<u32> {
+        self.upgraded_from
     }
 
     /// An open index over `db`, with its buckets and their merge thread.
-    fn assemble(db: Database, path: &Path, spec: IndexSpec, buckets: BucketMap) -> Result<Index> {
+    fn assemble(
+        db: Database,
+        path: &Path,
+        spec: IndexSpec,
+        buckets: BucketMap,
+        upgraded_from: Option<u32>,
+    ) -> Result<Index> {
         let fingerprinter = Fingerprinter {
             shingle: spec.fingerprint.shingle,
             sketch: spec.fingerprint.sketch,
@@ -454,6 +468,7 @@ impl Index {
             buckets,
             merges,
             writer: Mutex::new(()),
+            upgraded_from,
         })
     }
 

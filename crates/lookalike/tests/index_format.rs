@@ -73,6 +73,7 @@ fn opens_whole_and_matches(index: &Index, documents: u64) {
 fn format_v1_fixture_opens_and_matches() {
     let dir = tempfile::tempdir().expect("tempdir");
     let index = Index::open(&copy_of("index-v1.redb", &dir)).expect("a format-1 index opens");
+    assert_eq!(index.upgraded_from(), Some(1));
     opens_whole_and_matches(&index, 5);
 }
 
@@ -81,6 +82,7 @@ fn format_v3_fixture_opens_and_matches() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = copy_of("index-v3.redb", &dir);
     let index = Index::open(&path).expect("a format-3 index opens");
+    assert_eq!(index.upgraded_from(), Some(3));
     opens_whole_and_matches(&index, 6);
     let dated = index.get("dated-note").expect("get").expect("stored");
     assert_eq!(dated.source.as_deref(), Some("harbour-desk"));
@@ -89,6 +91,7 @@ fn format_v3_fixture_opens_and_matches() {
     // Upgraded once: it opens again as it is, and still takes documents.
     drop(index);
     let index = Index::open(&path).expect("reopens");
+    assert_eq!(index.upgraded_from(), None);
     opens_whole_and_matches(&index, 6);
     let add = CheckOptions {
         store: true,
