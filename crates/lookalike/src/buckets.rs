@@ -17,7 +17,8 @@
 //! taken only to swap a merged segment in, so lookups and insertions never
 //! wait for a merge (at a million stored documents a whole-run merge took
 //! about a second under the write lock, and every lookup queued behind
-//! it), and the merge needs only one segment's worth of extra memory.
+//! it). Besides a sorted copy of the frozen additions, a merge needs one
+//! segment's worth of extra memory.
 //! Amortised O(log n) per insert, no per-key allocation in the run.
 //! Removed documents are not taken out: lookups return their numbers and
 //! the caller skips documents that are gone; numbers are never reused, and
@@ -31,7 +32,7 @@ const SEGMENT_BITS: u32 = 6;
 /// Segments of the run: at a million stored documents (64 million entries)
 /// each is 16 MB, the extra memory a merge needs and the work between two
 /// holds of the write lock.
-pub(crate) const SEGMENTS: usize = 1 << SEGMENT_BITS;
+const SEGMENTS: usize = 1 << SEGMENT_BITS;
 
 fn segment_of(key: u64) -> usize {
     (key >> (64 - SEGMENT_BITS)) as usize
