@@ -698,8 +698,23 @@ impl Index {
     /// A stored document as JSON, or None.
     fn get(&self, py: Python<'_>, id: &str) -> PyResult<Option<String>> {
         let doc = py.detach(|| self.inner.get(id)).map_err(lib_err)?;
-        doc.map(|d| serde_json::to_string(&d).map_err(|e| input_err(e.to_string())))
-            .transpose()
+        // What a person wants of a stored document (as `GET
+        // /v1/documents/{id}` gives it), not the record's packed fields.
+        Ok(doc.map(|d| {
+            serde_json::json!({
+                "id": d.id,
+                "source": d.source,
+                "timestamp": d.timestamp,
+                "text": d.text,
+            })
+            .to_string()
+        }))
+    }
+
+    /// The format the file had when opening it upgraded it in place.
+    #[getter]
+    fn upgraded_from(&self) -> Option<u32> {
+        self.inner.upgraded_from()
     }
 
     /// Counts and the spec, as JSON.

@@ -146,6 +146,31 @@ def test_index_opens_the_file_the_cli_made(cli, tmp_path):
     assert again.get("orig") is None
 
 
+def test_an_old_index_is_upgraded_with_a_warning(tmp_path):
+    import shutil
+    import warnings
+
+    path = tmp_path / "old.redb"
+    shutil.copy(ROOT / "crates" / "lookalike" / "tests" / "fixtures" / "index-v3.redb", path)
+    with pytest.warns(UserWarning, match="from index format 3"):
+        index = lookalike.Index(path)
+    assert index.upgraded_from == 3
+    assert index.verify() == []
+    assert index.stats()["format"] == 4
+    del index
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = lookalike.Index(path)
+    assert again.upgraded_from is None
+    assert again.get("dated-note") == {
+        "id": "dated-note", "source": "harbour-desk", "timestamp": 1710144000,
+        "text": (
+            "The ferry timetable changes on Monday: boats leave the north pier every twenty "
+            "minutes until the bridge reopens to traffic."
+        ),
+    }
+
+
 def test_index_create_refuses_an_existing_file(tmp_path):
     path = tmp_path / "x.redb"
     lookalike.Index.create(path, threshold=0.8)

@@ -26,6 +26,7 @@ the same groups as ``lookalike.dedup`` and the CLI.
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any, Sequence
 
 import pyarrow as pa
@@ -264,6 +265,16 @@ class Index:
             s["store_text"],
         )
         self.path = str(path)
+        #: The format version the file had, when this open upgraded it in
+        #: place (older builds of lookalike cannot read it after); else None.
+        self.upgraded_from: int | None = self._inner.upgraded_from
+        if self.upgraded_from is not None:
+            warnings.warn(
+                f"upgraded {self.path} from index format {self.upgraded_from}; older "
+                "versions of lookalike cannot read it now",
+                UserWarning,
+                stacklevel=2,
+            )
 
     @classmethod
     def create(
@@ -310,8 +321,8 @@ class Index:
         return self._inner.remove(list(ids))
 
     def get(self, id: str) -> dict | None:
-        """A stored document (id, signature, source, timestamp, text when
-        stored), or None."""
+        """A stored document (id, source, timestamp, and its text when the
+        index stores texts), or None."""
         doc = self._inner.get(id)
         return None if doc is None else json.loads(doc)
 
