@@ -164,10 +164,10 @@ struct StoredDocV3 {
 /// size, and written as fixed 4 bytes where postcard's variable-length
 /// integers took about 9 for a random 64-bit hash: a 300-word document's
 /// record fell from ~3.5 KB (one 4 KB page of the database each) to
-/// ~1.3 KB, and ingest sped up by about a sixth. Two different shingles
-/// share their top 32 bits with odds of one in four billion, so for
-/// documents of thousands of words the similarity moves by less than
-/// 1e-6.
+/// ~1.3 KB, and a 300,000-document fill ran about 1.25× faster
+/// (BENCHMARKS.md, "Runs 9 and 10"). Two different shingles share their
+/// top 32 bits with odds of one in four billion, so similarities move by
+/// less than 1e-3 for news-length documents (tested).
 pub fn short_shingles(hashes: &[u64]) -> Vec<u32> {
     let mut short: Vec<u32> = hashes.iter().map(|&h| (h >> 32) as u32).collect();
     short.dedup();
