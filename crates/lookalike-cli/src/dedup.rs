@@ -236,8 +236,9 @@ fn against(
     opts: &ReadOptions,
     outcome: &mut DedupOutcome,
 ) -> Result<usize> {
-    // Open first, so a missing or mismatched index fails before any work.
-    crate::index::open(index)?;
+    // Opened once, before any work, so a missing or mismatched index fails
+    // first (and its buckets are loaded once, not for every batch).
+    let index = crate::index::open(index)?;
     let mut held = Vec::new();
     let mut failure = None;
     let mut batch: Vec<(usize, String, String)> = Vec::new();
@@ -247,7 +248,7 @@ fn against(
         }
         let positions: Vec<usize> = batch.iter().map(|b| b.0).collect();
         let docs = batch.drain(..).map(|(_, id, text)| (id, text)).collect();
-        match crate::index::held_by(index, docs) {
+        match crate::index::held_by(&index, docs) {
             Ok(found) => held.extend(
                 positions
                     .into_iter()

@@ -203,10 +203,9 @@ fn check(args: &CheckArgs, store: bool) -> Result<()> {
 
 /// For `dedup --against`: which documents (by id) the index already holds.
 pub fn held_by(
-    path: &std::path::Path,
+    index: &Index,
     docs: Vec<(String, String)>,
 ) -> Result<Vec<(String, Option<String>)>> {
-    let index = open(path)?;
     let new: Vec<NewDoc> = docs
         .into_iter()
         .map(|(id, text)| NewDoc {
