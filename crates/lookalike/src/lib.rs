@@ -54,6 +54,7 @@ pub mod eval;
 pub mod fingerprint;
 pub mod ids;
 pub mod index;
+pub mod judge;
 pub mod lsh;
 pub mod normalize;
 pub mod output;
