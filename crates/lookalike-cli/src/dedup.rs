@@ -54,8 +54,16 @@ fn run_in_pool(args: &DedupArgs) -> Result<()> {
         );
     }
 
-    let opts = args.read.options();
-    let read = input::read_all(&sources, &opts, args.quiet, |batch| dedup.add_batch(batch))?;
+    let mut opts = args.read.options();
+    opts.time_field.clone_from(&args.time_field);
+    let read = input::read_documents(&sources, &opts, args.quiet, |batch| {
+        dedup.add_timed_batch(
+            batch
+                .into_iter()
+                .map(|d| (d.id, d.text, d.timestamp))
+                .collect(),
+        )
+    })?;
     let lengths = args.report.as_ref().map(|_| dedup.lengths().to_vec());
     let lsh = dedup.lsh();
     let mut outcome = dedup.finish()?;

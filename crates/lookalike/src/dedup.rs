@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::{KeepPolicy, UnionFind};
 use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::ids::Ids;
+use crate::judge::{DocFreq, Evidence, JudgeConfig, Story};
 use crate::lsh::{LshParams, bucket_pairs};
 use crate::shingle::ShingleConfig;
 use crate::sketch::Signature;
@@ -97,6 +98,16 @@ pub struct DedupConfig {
     /// input order) is compared with every later member (see the module
     /// docs). Default: 8.
     pub representatives: usize,
+    /// Judge candidate pairs as stories ([`crate::judge`]): template text
+    /// learned from the run's documents stops counting, and a pair joins a
+    /// group when the shorter side's content is inside the other, their
+    /// number tokens agree and (when both carry a time) they are close in
+    /// time. `threshold` then only sets the LSH bands. Default: `None`,
+    /// plain Jaccard similarity at `threshold` (the index, the service and
+    /// the Spark and Ray pipelines judge that way, and all front ends must
+    /// give the same groups).
+    #[serde(default)]
+    pub judge: Option<JudgeConfig>,
 }
 
 impl Default for DedupConfig {
@@ -112,6 +123,7 @@ impl Default for DedupConfig {
             keep: KeepPolicy::First,
             bucket_cap: 10_000,
             representatives: 8,
+            judge: None,
         }
     }
 }
@@ -207,7 +219,15 @@ pub struct Dedup {
     held: usize,
     /// The first error writing the spill file, reported by `finish`.
     spill_error: Option<crate::Error>,
+    /// With a story judgment: each document's number tokens and time.
+    facts: Vec<Box<[u32]>>,
+    times: Vec<Option<i64>>,
 }
+
+/// The most memory the template statistics of one run take: 256 MiB, room
+/// for about 128 million shingles at the sketch's intended accuracy; beyond
+/// that, counts grow noisier and more shingles read as template.
+const TEMPLATE_MEMORY: usize = 256 << 20;
 
 impl Dedup {
     /// Validate `config` and derive the LSH parameters.
@@ -255,6 +275,8 @@ impl Dedup {
             budget: None,
             held: 0,
             spill_error: None,
+            facts: Vec::new(),
+            times: Vec::new(),
         })
     }
 
@@ -353,21 +375,42 @@ impl Dedup {
     /// current rayon pool. The texts are dropped once fingerprinted. An error
     /// writing spilled fingerprints is kept and returned by [`Dedup::finish`].
     pub fn add_batch(&mut self, docs: Vec<(String, String)>) {
+        self.add_timed_batch(
+            docs.into_iter()
+                .map(|(id, text)| (id, text, None))
+                .collect(),
+        );
+    }
+
+    /// [`Dedup::add_batch`] with each document's publication time (seconds
+    /// since 1970), evidence for a story judgment ([`DedupConfig::judge`]);
+    /// ignored without one.
+    pub fn add_timed_batch(&mut self, docs: Vec<(String, String, Option<i64>)>) {
         let fp = self.fingerprinter;
+        let judging = self.config.judge.is_some();
         let drop_sets = self.config.verification == Verification::Signature;
-        let prints: Vec<(u64, Fingerprint)> = docs
+        let prints: Vec<(u64, Fingerprint, Box<[u32]>)> = docs
             .par_iter()
-            .map(|(_, text)| {
+            .map(|(_, text, _)| {
                 let mut f = fp.fingerprint(text);
                 if drop_sets {
                     f.shingles.hashes = Vec::new();
                 }
-                (text.len() as u64, f)
+                let facts = if judging {
+                    crate::judge::facts(text).into_boxed_slice()
+                } else {
+                    Box::default()
+                };
+                (text.len() as u64, f, facts)
             })
             .collect();
-        for ((id, _), (len, f)) in docs.into_iter().zip(prints) {
+        for ((id, _, time), (len, f, facts)) in docs.into_iter().zip(prints) {
             self.ids.push(&id);
             self.lengths.push(len);
+            if judging {
+                self.facts.push(facts);
+                self.times.push(time);
+            }
             match &mut self.spill {
                 Some(store) if self.spill_error.is_none() => {
                     if let Err(e) = store.push(&f) {
@@ -492,6 +535,11 @@ impl Dedup {
         });
         // Ascending positions, so spilled band keys are read in one pass.
         lsh_members.par_sort_unstable();
+        let doc_freq = match self.config.judge {
+            Some(_) => Some(self.doc_freq(&lsh_members)?),
+            None => None,
+        };
+        let doc_freq = doc_freq.as_ref();
 
         // 2. LSH one band at a time, so memory holds one band's keys. Sorting
         //    (key, position) puts each bucket's members in input order.
@@ -519,7 +567,13 @@ impl Dedup {
                     }
                     pending.push((a, b));
                     if pending.len() >= CHECK_CHUNK {
-                        self.check_and_merge(&mut pending, threshold, &mut uf, &mut stats)?;
+                        self.check_and_merge(
+                            &mut pending,
+                            threshold,
+                            doc_freq,
+                            &mut uf,
+                            &mut stats,
+                        )?;
                     }
                 }
                 Ok(())
@@ -540,7 +594,7 @@ impl Dedup {
                     }
                 }
             }
-            self.check_and_merge(&mut pending, threshold, &mut uf, &mut stats)?;
+            self.check_and_merge(&mut pending, threshold, doc_freq, &mut uf, &mut stats)?;
         }
 
         // One band's keys take 16 bytes a document: freed before the groups.
@@ -599,6 +653,78 @@ impl Dedup {
 }
 
 impl Dedup {
+    /// Document frequencies of the shingles of `members` (one per exact
+    /// family), counted on all threads.
+    fn doc_freq(&self, members: &[u32]) -> Result<DocFreq, crate::Error> {
+        if self.spill.is_some() {
+            // Spilled sets are read back one at a time.
+            let mut total = 0;
+            for &i in members {
+                total += self.fingerprint(i as usize)?.shingles.hashes.len();
+            }
+            let mut df = DocFreq::for_shingles(total, TEMPLATE_MEMORY);
+            for &i in members {
+                df.add(&self.fingerprint(i as usize)?.shingles.hashes);
+                df.add_facts(&self.facts[i as usize]);
+            }
+            return Ok(df);
+        }
+        let sets = || {
+            members
+                .iter()
+                .map(|&i| self.fingerprints[i as usize].shingles.hashes.as_slice())
+        };
+        let mut df = DocFreq::for_shingles(sets().map(<[u64]>::len).sum(), TEMPLATE_MEMORY);
+        df.add_all(sets);
+        for &i in members {
+            df.add_facts(&self.facts[i as usize]);
+        }
+        Ok(df)
+    }
+
+    /// A candidate pair under the story judgment: `Some(1.0)` when the two
+    /// are versions of one story, `Some(0.0)` when judged otherwise, `None`
+    /// when the signature rules out both enough similarity and enough
+    /// containment (no exact comparison made).
+    fn judge_pair(
+        &self,
+        judge: &JudgeConfig,
+        doc_freq: Option<&DocFreq>,
+        threshold: f64,
+        (a, fa): (u32, &Fingerprint),
+        (b, fb): (u32, &Fingerprint),
+    ) -> Option<f64> {
+        let (sa, sb) = (fa.signature.as_ref()?, fb.signature.as_ref()?);
+        let estimate = Signature::estimate(&sa.0, &sb.0);
+        let (na, nb) = (
+            fa.shingles.hashes.len() as f64,
+            fb.shingles.hashes.len() as f64,
+        );
+        // Containment of the smaller side implied by the Jaccard estimate:
+        // |A ∩ B| = J (|A| + |B|) / (1 + J).
+        let contained = estimate * (na + nb) / ((1.0 + estimate) * na.min(nb).max(1.0));
+        let margin = self.config.estimate_margin;
+        if estimate < threshold - margin && contained < judge.containment - margin {
+            return None;
+        }
+        let ea = Evidence {
+            shingles: &fa.shingles.hashes,
+            facts: &self.facts[a as usize],
+            time: self.times[a as usize],
+        };
+        let eb = Evidence {
+            shingles: &fb.shingles.hashes,
+            facts: &self.facts[b as usize],
+            time: self.times[b as usize],
+        };
+        let verdict = judge.judge(doc_freq, ea, eb);
+        Some(if verdict.story == Story::Same {
+            1.0
+        } else {
+            0.0
+        })
+    }
+
     /// Check `pairs` on all threads, then merge the passing ones in order.
     /// Which pairs are checked depends on the groups when the chunk was
     /// gathered, never on the thread count, so counts and groups are the
@@ -607,6 +733,7 @@ impl Dedup {
         &self,
         pairs: &mut Vec<(u32, u32)>,
         threshold: f64,
+        doc_freq: Option<&DocFreq>,
         uf: &mut UnionFind,
         stats: &mut DedupStats,
     ) -> Result<(), crate::Error> {
@@ -618,6 +745,9 @@ impl Dedup {
                     let (Some(sa), Some(sb)) = (&fa.signature, &fb.signature) else {
                         return Ok(None);
                     };
+                    if let Some(judge) = &self.config.judge {
+                        return Ok(self.judge_pair(judge, doc_freq, threshold, (a, &fa), (b, &fb)));
+                    }
                     Ok(check_candidate(
                         self.config.verification,
                         threshold,
@@ -634,7 +764,11 @@ impl Dedup {
             if self.config.verification == Verification::Exact {
                 stats.exact_comparisons += 1;
             }
-            if sim >= threshold && uf.union(a as usize, b as usize) {
+            let pass = match self.config.judge {
+                Some(_) => sim > 0.5,
+                None => sim >= threshold,
+            };
+            if pass && uf.union(a as usize, b as usize) {
                 stats.merges += 1;
             }
         }

@@ -39,7 +39,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::normalize::normalize;
-use crate::tokenize::for_each_word;
 use crate::verify::intersection_size;
 
 /// Settings of the story judgment.
@@ -62,7 +61,9 @@ pub struct JudgeConfig {
     /// carry a time. Default: 3 days (on the Reuters pairs, 2 of 244
     /// versions were further apart, and 126 of 263 different stories).
     pub max_gap_secs: i64,
-    /// Documents a shingle must appear in to be template. Default: 5 (a
+    /// Documents a shingle (or a fact) must appear in to be template: a
+    /// fact found that often is a template's fixed value (a year, a day of
+    /// the month, a standard maturity), not the story's own. Default: 5 (a
     /// story sent in more than four versions is rare on a wire; a scheduled
     /// report repeats weekly or daily).
     pub template_documents: u32,
@@ -94,20 +95,31 @@ const STRONG_SHINGLES: usize = 40;
 /// and would cost memory at scale.
 pub const MAX_FACTS: usize = 64;
 
-/// The number tokens ("facts") of a text: every word of its normalised form
-/// that holds a digit (words are runs of letters and digits, so 5.90 gives
-/// two), hashed to 32 bits, sorted, duplicates kept (a figure
-/// reported twice is two facts). At most [`MAX_FACTS`], the first ones.
+/// The number tokens ("facts") of a text: every white-space separated piece
+/// of its normalised form that holds a digit, stripped of the punctuation
+/// around it, so that 5.90, 350,000 and 1986/87 are one fact each; hashed
+/// to 32 bits, sorted, duplicates kept (a figure reported twice is two
+/// facts). At most [`MAX_FACTS`], the first ones.
 pub fn facts(text: &str) -> Vec<u32> {
     let normalized = normalize(text);
     let mut out = Vec::new();
-    for_each_word(&normalized, |w| {
-        if out.len() < MAX_FACTS && w.bytes().any(|b| b.is_ascii_digit()) {
-            out.push(xxhash_rust::xxh3::xxh3_64(w.as_bytes()) as u32);
+    for piece in normalized.split_whitespace() {
+        let piece = piece.trim_matches(|c: char| !c.is_alphanumeric());
+        if piece.bytes().any(|b| b.is_ascii_digit()) {
+            out.push(xxhash_rust::xxh3::xxh3_64(piece.as_bytes()) as u32);
+            if out.len() == MAX_FACTS {
+                break;
+            }
         }
-    });
+    }
     out.sort_unstable();
     out
+}
+
+/// The key under which a fact is counted in a [`DocFreq`], apart from any
+/// shingle hash.
+fn fact_key(fact: u32) -> u64 {
+    crate::shingle::fmix64(u64::from(fact) ^ 0xfac7_0000_0000_0000)
 }
 
 /// Size of the intersection of two sorted multisets (duplicates matched one
@@ -235,6 +247,21 @@ impl DocFreq {
         self.documents += 1;
     }
 
+    /// Count one document's facts ([`facts`]), each distinct fact once: a
+    /// figure found in many documents (a year, a day of the month, a fixed
+    /// maturity) is a template's, not a story's.
+    pub fn add_facts(&mut self, facts: &[u32]) {
+        let mut last = None;
+        for &f in facts {
+            if last != Some(f) {
+                let [s0, s1] = self.slots(fact_key(f));
+                self.counts[s0] = self.counts[s0].saturating_add(1);
+                self.counts[s1] = self.counts[s1].saturating_add(1);
+                last = Some(f);
+            }
+        }
+    }
+
     /// At least the number of documents counted that hold `h` (saturating
     /// at 255).
     pub fn count(&self, h: u64) -> u32 {
@@ -343,8 +370,24 @@ impl JudgeConfig {
         let content_jaccard = ratio(cinter, cunion);
         let content_containment = ratio(cinter, sa.len().min(sb.len()));
 
-        let shared_facts = multiset_intersection(a.facts, b.facts);
-        let fewer = a.facts.len().min(b.facts.len());
+        // Facts common in the collection are template slots' fixed values.
+        let (fa, fb);
+        let (facts_a, facts_b): (&[u32], &[u32]) = match df {
+            Some(df) => {
+                let rare = |f: &[u32]| -> Vec<u32> {
+                    f.iter()
+                        .copied()
+                        .filter(|&x| df.count(fact_key(x)) < self.template_documents)
+                        .collect()
+                };
+                fa = rare(a.facts);
+                fb = rare(b.facts);
+                (&fa, &fb)
+            }
+            None => (a.facts, b.facts),
+        };
+        let shared_facts = multiset_intersection(facts_a, facts_b);
+        let fewer = facts_a.len().min(facts_b.len());
         let facts_agreement = (fewer >= self.min_facts.max(1)).then(|| ratio(shared_facts, fewer));
         let time_gap_secs = match (a.time, b.time) {
             (Some(x), Some(y)) => Some((x - y).abs()),
@@ -375,7 +418,7 @@ impl JudgeConfig {
             template_share_b: share(sb, b.shingles),
             statistics: df.is_some(),
             facts_agreement,
-            differing_facts: (a.facts.len() - shared_facts, b.facts.len() - shared_facts),
+            differing_facts: (facts_a.len() - shared_facts, facts_b.len() - shared_facts),
             time_gap_secs,
         }
     }
@@ -443,11 +486,10 @@ mod tests {
     #[test]
     fn facts_are_number_tokens() {
         let f = facts("Rates rose to 5.90 pct from 5.75 pct on March 4, 1987; 5.90 again.");
-        // Words are runs of letters and digits: 5.90 is the words 5 and 90.
-        assert_eq!(f.len(), 8, "5 90, 5 75, 4, 1987, 5 90");
+        assert_eq!(f.len(), 5, "5.90, 5.75, 4, 1987, 5.90");
         assert_eq!(
-            multiset_intersection(&f, &facts("5.90 and 5.90 and 1987")),
-            5
+            multiset_intersection(&f, &facts("(5.90) and 5.90; and 1987.")),
+            3
         );
     }
 
