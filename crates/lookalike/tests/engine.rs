@@ -329,3 +329,86 @@ fn an_unwritable_spill_directory_is_reported() {
     let err = d.finish().expect_err("cannot spill");
     assert!(err.to_string().contains("/nonexistent/spill/dir"), "{err}");
 }
+
+/// A site of pages, each a different article in one frame (header, a
+/// rotating "most read" box, a dated byline, a footer), and light edits of
+/// some of them: judged as stories, no group holds two articles and every
+/// copy is found, on any thread count and spilled to disk alike; judged by
+/// plain Jaccard at 0.4, the frame merges different articles.
+#[test]
+fn story_judgment_keeps_a_sites_articles_apart() {
+    use lookalike::judge::JudgeConfig;
+    use lookalike::synth::{Rng, Vocabulary};
+    let vocab = Vocabulary::new(5000, 11);
+    let mut rng = Rng::new(5);
+    let header = vocab.document(&mut rng, 60).join(" ");
+    let footer = vocab.document(&mut rng, 120).join(" ");
+    let boxes: Vec<String> = (0..16)
+        .map(|_| vocab.document(&mut rng, 8).join(" "))
+        .collect();
+    let page = |rng: &mut Rng, body: &[String]| {
+        let day = 1 + rng.below(28);
+        let most_read: Vec<&str> = (0..6)
+            .map(|_| boxes[rng.below(16) as usize].as_str())
+            .collect();
+        format!(
+            "{header}\nPublished {day} March 2026\n{}\nMost read: {}\n{footer}",
+            body.join(" "),
+            most_read.join(" | ")
+        )
+    };
+    let mut docs = Vec::new();
+    let mut truth = Vec::new();
+    let mut bodies = Vec::new();
+    for i in 0..120 {
+        let len = 60 + rng.below(80) as usize;
+        let body = vocab.document(&mut rng, len);
+        docs.push((format!("page-{i}"), page(&mut rng, &body)));
+        truth.push(i);
+        bodies.push(body);
+    }
+    for k in 0..20 {
+        let i = (k * 7) % 120;
+        let edited = vocab.edit(&mut rng, &bodies[i], 0.03);
+        docs.push((format!("copy-{k}"), page(&mut rng, &edited)));
+        truth.push(i);
+    }
+    let check = |outcome: &DedupOutcome| -> (usize, usize) {
+        let g = group_of(outcome);
+        let mixed = outcome
+            .groups
+            .iter()
+            .filter(|grp| {
+                grp.members
+                    .iter()
+                    .any(|m| truth[m.index] != truth[grp.members[0].index])
+            })
+            .count();
+        let found = (120..docs.len())
+            .filter(|&c| g[c].is_some() && g[c] == g[truth[c]])
+            .count();
+        (mixed, found)
+    };
+    let story = DedupConfig {
+        judge: Some(JudgeConfig::default()),
+        ..DedupConfig::default()
+    };
+    let one = run(&docs, story.clone(), 1);
+    assert_eq!(check(&one), (0, 20), "{:?}", one.stats);
+    let two = run(&docs, story.clone(), 2);
+    assert_eq!(group_of(&one), group_of(&two));
+    let spilled = {
+        let mut d = Dedup::new(story).expect("valid config");
+        d.spill_over(1024, std::env::temp_dir());
+        d.add_batch(docs.clone());
+        d.finish().expect("spilled run")
+    };
+    assert!(spilled.stats.spilled_bytes > 0);
+    assert_eq!(group_of(&one), group_of(&spilled));
+    let plain = run(&docs, DedupConfig::default(), 2);
+    assert!(
+        check(&plain).0 > 0,
+        "the frame should fool plain Jaccard: {:?}",
+        plain.stats
+    );
+}
