@@ -131,6 +131,90 @@ fn examples_match_their_truth() {
     assert_eq!(groups(&clusters), want);
 }
 
+/// `--judge story` on the examples gives their truth too, and with
+/// `--time-field` a text repeated word for word a month later is another
+/// edition of a recurring item, not a version (exact copies are always
+/// grouped, so the test's second flash changes one word); without times, or judged
+/// plainly, the two are one group. A bad time names its line and field.
+#[test]
+fn story_judgment_uses_times_when_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clusters = dir.path().join("c.jsonl");
+    let news = repo().join("examples/news");
+    let plain = dir.path().join("plain.jsonl");
+    let run_on = |input: &Path, out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "dedup",
+            input.to_str().expect("utf8"),
+            "--clusters",
+            out.to_str().expect("utf8"),
+        ];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    run_on(&news, &plain, &[]);
+    run_on(&news, &clusters, &["--judge", "story"]);
+    assert_eq!(groups(&clusters), groups(&plain));
+
+    let flash = "Exporters report the sale of corn to unknown destinations for delivery in \
+                 the current marketing year, the agriculture department said.";
+    let other = "The city council voted to extend the opening hours of the central library \
+                 on weekday evenings from the start of next month.";
+    let flash_b = flash.replace("report", "reported");
+    let input = dir.path().join("wire.jsonl");
+    let mut f = std::fs::File::create(&input).expect("create");
+    for (id, text, time) in [
+        ("a", flash, "1987-03-17T15:35:00Z"),
+        ("b", flash_b.as_str(), "1987-04-13T15:31:00Z"),
+        ("c", other, "1987-03-17T16:00:00Z"),
+    ] {
+        writeln!(
+            f,
+            "{}",
+            serde_json::json!({"id": id, "text": text, "timestamp": time})
+        )
+        .expect("write");
+    }
+    drop(f);
+    let both: BTreeSet<BTreeSet<String>> =
+        BTreeSet::from([BTreeSet::from(["a".to_string(), "b".to_string()])]);
+    run_on(&input, &clusters, &["--judge", "story"]);
+    assert_eq!(groups(&clusters), both);
+    run_on(
+        &input,
+        &clusters,
+        &["--judge", "story", "--time-field", "timestamp"],
+    );
+    assert!(
+        groups(&clusters).is_empty(),
+        "a month apart: {:?}",
+        groups(&clusters)
+    );
+    run_on(&input, &clusters, &["--time-field", "timestamp"]);
+    assert_eq!(groups(&clusters), both, "plain judgment ignores times");
+
+    std::fs::write(
+        &input,
+        "{\"id\": \"x\", \"text\": \"t\", \"timestamp\": \"soon\"}\n",
+    )
+    .expect("write");
+    let o = run(&[
+        "dedup",
+        input.to_str().expect("utf8"),
+        "--judge",
+        "story",
+        "--time-field",
+        "timestamp",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(":1") && stderr(&o).contains("timestamp"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn threads_do_not_change_the_result() {
     let dir = tempfile::tempdir().expect("tempdir");
