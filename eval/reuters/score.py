@@ -46,7 +46,10 @@ def wire_time(stamp):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.path.join("..", "shared", "data", "reuters", "dev.jsonl.zst"))
+    ap.add_argument("--errors", metavar="FILE",
+                    help="write the misses and false merges of each setting here (JSON Lines)")
     a = ap.parse_args()
+    errors = open(a.errors, "w") if a.errors else None
     if not os.path.exists(a.data):
         sys.exit(f"{a.data} is absent: the Reuters development set lives in ../shared")
     raw = subprocess.run(["zstd", "-dc", a.data], check=True, capture_output=True).stdout
@@ -80,6 +83,9 @@ def main():
                 fn += same and not pred
                 by_kind[p["kind"]][0] += pred
                 by_kind[p["kind"]][1] += 1
+                if errors and pred != same:
+                    errors.write(json.dumps(dict(p, setting=name, error="false merge" if pred
+                                                 else "miss")) + "\n")
             prec = tp / (tp + fp) if tp + fp else 1.0
             rec = tp / (tp + fn) if tp + fn else 1.0
             f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
