@@ -84,5 +84,35 @@ pub fn run(args: CompareArgs) -> Result<()> {
     )?;
     writeln!(out)?;
     writeln!(out, "verdict at threshold {threshold}: {verdict}")?;
+    let story = &report.story;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "story judgment (one pair: no collection to learn template text from, every shingle counts)"
+    )?;
+    writeln!(
+        out,
+        "  content of the shorter inside the other  {:.3}",
+        story.content_containment
+    )?;
+    match story.facts_agreement {
+        Some(f) => writeln!(
+            out,
+            "  its number tokens found in the other     {:.3}   ({} of A's and {} of B's differ)",
+            f, story.differing_facts.0, story.differing_facts.1
+        )?,
+        None => writeln!(
+            out,
+            "  number tokens                            too few to weigh"
+        )?,
+    }
+    let said = match story.story {
+        lookalike::judge::Story::Same => "the same story (versions of one text)",
+        lookalike::judge::Story::Template => {
+            "the same template with other facts, not the same story"
+        }
+        lookalike::judge::Story::Different => "different stories",
+    };
+    writeln!(out, "story verdict: {said}")?;
     Ok(())
 }

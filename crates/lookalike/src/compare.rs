@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::align::AlignConfig;
 use crate::fingerprint::{Fingerprint, Fingerprinter};
+use crate::judge::{Evidence, JudgeConfig, Verdict, facts};
 use crate::lsh::LshParams;
 use crate::verify::{PairRelation, RelationConfig, overlap};
 
@@ -89,6 +90,12 @@ pub struct Comparison {
     pub longest_passage_words: usize,
     /// The relation in words.
     pub verdict: &'static str,
+    /// Same story or same template ([`crate::judge`], default settings, no
+    /// times): a single pair has no collection to learn template text
+    /// from, so every shingle counts as content and `story.statistics` is
+    /// false; the number tokens still tell a correction from another
+    /// edition of a template.
+    pub story: Verdict,
 }
 
 impl CompareConfig {
@@ -124,6 +131,19 @@ impl CompareConfig {
             PairRelation::SharesPassages => "they share passages, not most of either",
             PairRelation::Different => "different",
         };
+        let (facts_a, facts_b) = (facts(a), facts(b));
+        fn evidence<'a>(f: &'a Fingerprint, facts: &'a [u32]) -> Evidence<'a> {
+            Evidence {
+                shingles: &f.shingles.hashes,
+                facts,
+                time: None,
+            }
+        }
+        let story = JudgeConfig::default().judge(
+            None,
+            evidence(&fa, &facts_a),
+            evidence(&fb, &facts_b),
+        );
         let side = |text: &str, f: &Fingerprint| SideFigures {
             path: None,
             bytes: text.len(),
@@ -146,6 +166,7 @@ impl CompareConfig {
             shared_passages: alignment.passages.len(),
             longest_passage_words: longest,
             verdict,
+            story,
         })
     }
 }
