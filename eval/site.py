@@ -130,7 +130,8 @@ def main():
                             ("story", ["--judge", "story"])]:
             out = os.path.join(tmp, "clusters.jsonl")
             subprocess.run([BIN, "dedup", path, "--clusters", out, "--quiet"] + flags, check=True)
-            groups = [[m["id"] for m in json.loads(l)["members"]] for l in open(out)]
+            with open(out) as f:
+                groups = [[m["id"] for m in json.loads(line)["members"]] for line in f]
             mixed = sum(1 for g in groups if len({truth[i] for i in g}) > 1)
             where = {i: n for n, g in enumerate(groups) for i in g}
             found = sum(1 for id_, c, _ in docs if id_.startswith("copy-")

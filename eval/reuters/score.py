@@ -53,7 +53,8 @@ def main():
     if not os.path.exists(a.data):
         sys.exit(f"{a.data} is absent: the Reuters development set lives in ../shared")
     raw = subprocess.run(["zstd", "-dc", a.data], check=True, capture_output=True).stdout
-    pairs = [json.loads(line) for line in open(PAIRS)]
+    with open(PAIRS) as f:
+        pairs = [json.loads(line) for line in f]
     print("| setting | precision | recall | F1 | " +
           " | ".join(f"{k} found" for k in ("resend", "correction", "take", "excerpt")) +
           " | template merged | related merged |")
@@ -69,10 +70,11 @@ def main():
             out = os.path.join(tmp, "clusters.jsonl")
             subprocess.run([BIN, "dedup", docs, "--clusters", out, "--quiet"] + flags, check=True)
             group = {}
-            for line in open(out):
-                c = json.loads(line)
-                for m in c["members"]:
-                    group[m["id"]] = c["cluster"]
+            with open(out) as f:
+                for line in f:
+                    c = json.loads(line)
+                    for m in c["members"]:
+                        group[m["id"]] = c["cluster"]
             tp = fp = fn = 0
             by_kind = collections.defaultdict(lambda: [0, 0])
             for p in pairs:

@@ -198,6 +198,17 @@ fn summary(o: &DedupOutcome, bytes: u64, started: Instant, verbose: bool) {
             s.capped_buckets
         );
     }
+    match s.template_statistics {
+        Some(t) if t.used => eprintln!(
+            "lookalike: story judgment: template text learned from {} documents",
+            t.documents
+        ),
+        Some(t) => eprintln!(
+            "lookalike: story judgment: {} documents are too few to learn template text from; every shingle counted as content",
+            t.documents
+        ),
+        None => {}
+    }
     if verbose {
         eprintln!(
             "lookalike: {} candidate comparisons, {} exact comparisons, {} merges",

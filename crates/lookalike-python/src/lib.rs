@@ -479,7 +479,7 @@ fn check_pairs(
 /// `similarity` to the kept row and `relation` ("exact", "near", or null
 /// for rows without duplicates).
 #[pyfunction]
-#[pyo3(signature = (data, text_column, threshold, ngram, unit, slots, seed, keep, verification, centres, bucket_cap))]
+#[pyo3(signature = (data, text_column, threshold, ngram, unit, slots, seed, keep, verification, centres, bucket_cap, judge, time_column))]
 #[allow(clippy::too_many_arguments)]
 fn dedup(
     py: Python<'_>,
@@ -494,8 +494,10 @@ fn dedup(
     verification: &str,
     centres: usize,
     bucket_cap: usize,
+    judge: &str,
+    time_column: Option<&str>,
 ) -> PyResult<(Py<PyAny>, String)> {
-    let s = settings(
+    let mut s = settings(
         threshold,
         ngram,
         unit,
@@ -506,16 +508,33 @@ fn dedup(
         centres,
         bucket_cap,
     )?;
+    s.config.judge = match judge {
+        "plain" => None,
+        "story" => Some(lookalike::judge::JudgeConfig::default()),
+        other => {
+            return Err(input_err(format!(
+                "judge must be \"plain\" or \"story\", got {other:?}"
+            )));
+        }
+    };
     let (batches, _) = read_batches(data)?;
     let mut docs = Vec::new();
     for b in &batches {
-        for t in strings(b, text_column, docs.len())? {
-            docs.push((docs.len().to_string(), t));
+        let first = docs.len();
+        let times = match time_column {
+            Some(name) => Some(timestamps(b, name, first)?.ok_or_else(|| {
+                input_err(format!("time_column {name:?} is not a column of the data"))
+            })?),
+            None => None,
+        };
+        for (i, t) in strings(b, text_column, first)?.into_iter().enumerate() {
+            let time = times.as_ref().and_then(|ts| ts[i]);
+            docs.push((docs.len().to_string(), t, time));
         }
     }
     let outcome = py.detach(|| -> Result<_, lookalike::Error> {
         let mut run = Dedup::new(s.config)?;
-        run.add_batch(docs);
+        run.add_timed_batch(docs);
         run.finish()
     });
     let outcome = outcome.map_err(lib_err)?;

@@ -4,6 +4,7 @@ bad input."""
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 from pathlib import Path
 
@@ -91,6 +92,46 @@ def test_dedup_finds_the_groups_the_cli_finds(cli, corpus, corpus_file, settings
     stats = json.loads(out.schema.metadata[b"lookalike.stats"])
     assert stats["documents"] == len(corpus)
     assert stats["kept"] == len(want[1])
+
+
+def test_story_judgment_gives_the_cli_groups_on_a_templated_corpus(cli, tmp_path):
+    """Every example article inside one site's frame (so plain Jaccard
+    groups different articles), light edits of some, and a time for each:
+    `judge="story"` finds exactly the groups of `dedup --judge story`."""
+    rng = random.Random(3)
+    news = ROOT / "examples" / "news"
+    articles = [p.read_text() for p in sorted(news.rglob("*.txt"))]
+    top = ("The Harbour Times | Home | News | Business | Sport | Weather | Opinion | Letters "
+           "| Subscribe | Sign in | Search our archive of stories and photographs since 1950")
+    bottom = ("About us | Contact the newsroom | Advertise | Careers | Corrections | Privacy "
+              "| Cookies | Terms | Follow us for breaking news and weather warnings across the "
+              "coast. Copyright The Harbour Times. All rights reserved. Registered in Wales.")
+    frame = [top + " " + bottom] * 3
+
+    def page(text: str) -> str:
+        return "\n".join([top, " ".join(frame) + " " + text, bottom, " ".join(frame)])
+
+    docs = [page(t) for t in articles]
+    for t in rng.sample(articles, 10):
+        words = t.split()
+        words[rng.randrange(len(words))] = "indeed"
+        docs.append(page(" ".join(words)))
+    ids = [f"p{i:03}" for i in range(len(docs))]
+    times = [f"2026-03-{1 + rng.randrange(5):02}T{rng.randrange(24):02}:00:00Z" for _ in docs]
+    path = tmp_path / "site.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "text": t, "timestamp": ts}) + "\n"
+                            for i, t, ts in zip(ids, docs, times)))
+    table = pa.table({"id": ids, "text": docs, "timestamp": times})
+    got = groups_of(ids, lookalike.dedup(table, judge="story", time_column="timestamp"))
+    want = cli_groups(cli, path, ids, "--judge", "story", "--time-field", "timestamp")
+    assert want[0], "the corpus must have groups for this test to mean anything"
+    assert got == want
+    plain = cli_groups(cli, path, ids)
+    assert max(map(len, plain[0])) > max(map(len, want[0])), "the frame should fool plain Jaccard"
+    with pytest.raises(lookalike.LookalikeError, match="judge"):
+        lookalike.dedup(table, judge="fuzzy")
+    with pytest.raises(lookalike.LookalikeError, match="when"):
+        lookalike.dedup(table, judge="story", time_column="when")
 
 
 def test_compare_and_align_give_the_cli_json(cli):

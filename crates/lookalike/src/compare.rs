@@ -139,11 +139,8 @@ impl CompareConfig {
                 time: None,
             }
         }
-        let story = JudgeConfig::default().judge(
-            None,
-            evidence(&fa, &facts_a),
-            evidence(&fb, &facts_b),
-        );
+        let story =
+            JudgeConfig::default().judge(None, evidence(&fa, &facts_a), evidence(&fb, &facts_b));
         let side = |text: &str, f: &Fingerprint| SideFigures {
             path: None,
             bytes: text.len(),

@@ -186,6 +186,21 @@ pub struct DedupStats {
     /// budget ([`Dedup::spill_over`]); 0 when they stayed in memory.
     #[serde(default)]
     pub spilled_bytes: u64,
+    /// Under the story judgment ([`DedupConfig::judge`]): the documents
+    /// template text was learned from (one per exact family), and whether
+    /// they were enough ([`JudgeConfig::min_collection`]); below it every
+    /// shingle counted as content. `None` under the plain judgment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_statistics: Option<TemplateStatistics>,
+}
+
+/// Where the story judgment's template statistics came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateStatistics {
+    /// Documents counted (one per exact family).
+    pub documents: usize,
+    /// Whether they were used (enough documents).
+    pub used: bool,
 }
 
 /// What a run decided.
@@ -540,6 +555,12 @@ impl Dedup {
             None => None,
         };
         let doc_freq = doc_freq.as_ref();
+        if let (Some(judge), Some(df)) = (&self.config.judge, doc_freq) {
+            stats.template_statistics = Some(TemplateStatistics {
+                documents: df.documents(),
+                used: df.documents() >= judge.min_collection,
+            });
+        }
 
         // 2. LSH one band at a time, so memory holds one band's keys. Sorting
         //    (key, position) puts each bucket's members in input order.

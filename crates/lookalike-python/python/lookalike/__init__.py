@@ -191,8 +191,17 @@ def dedup(
     verification: str = "exact",
     centres: int = CENTRES,
     bucket_cap: int = BUCKET_CAP,
+    judge: str = "plain",
+    time_column: str | None = None,
 ) -> pa.Table:
     """Group near-duplicate rows; one output row per input row, in order.
+
+    ``judge="story"`` judges candidate pairs as versions of one story, as
+    ``lookalike dedup --judge story`` does (README): text recurring across
+    the rows is template and does not count, numbers must agree, and with
+    ``time_column`` (seconds since 1970 as int64, or RFC 3339 strings) rows
+    more than three days apart are versions only when nearly identical.
+    Default "plain": Jaccard similarity at ``threshold``.
 
     Columns: ``group`` (int64, the position of the group's first row; a row
     without duplicates is its own group), ``kept`` (bool: which row of each
@@ -214,6 +223,8 @@ def dedup(
         verification,
         centres,
         bucket_cap,
+        judge,
+        time_column,
     )
     return table.replace_schema_metadata({"lookalike.stats": stats})
 
