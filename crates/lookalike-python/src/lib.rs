@@ -550,6 +550,8 @@ fn dedup(
             relation[m.index] = Some(match m.relation {
                 Relation::Exact => "exact",
                 Relation::Near => "near",
+                Relation::Contains => "contains",
+                Relation::ContainedIn => "contained-in",
             });
         }
     }

@@ -137,6 +137,14 @@ pub enum Relation {
     Exact,
     /// Similar, not identical.
     Near,
+    /// Under the story judgment: the member contains most of the kept
+    /// document (a fuller take of it), though their Jaccard similarity is
+    /// under the threshold.
+    Contains,
+    /// Under the story judgment: most of the member is inside the kept
+    /// document (an excerpt, a first take, a paragraph re-issued).
+    #[serde(rename = "contained-in")]
+    ContainedIn,
 }
 
 /// One member of a group.
@@ -168,7 +176,8 @@ pub struct DedupStats {
     pub empty: usize,
     /// Removed documents whose normalised text equals the kept one's.
     pub exact_duplicates: usize,
-    /// Removed documents that are near duplicates of the kept one.
+    /// Removed documents that are near duplicates of the kept one (under
+    /// the story judgment also those containing it or contained in it).
     pub near_duplicates: usize,
     /// Groups of two or more documents.
     pub groups: usize,
@@ -257,6 +266,12 @@ impl Dedup {
                 "threshold must be greater than 0 and at most 1, got {}",
                 config.threshold
             )));
+        }
+        if config.judge.is_some() && config.verification == Verification::Signature {
+            return Err(crate::Error::Config(
+                "the story judgment needs the shingle sets: verify exactly, not by signature"
+                    .into(),
+            ));
         }
         if config.representatives == 0 || config.bucket_cap < 2 {
             return Err(crate::Error::Config(
@@ -455,6 +470,26 @@ impl Dedup {
         })
     }
 
+    /// How member `i`, not an exact copy, relates to the kept document:
+    /// `Near`, or under the story judgment, when their Jaccard similarity
+    /// is under `threshold`, which one holds the other.
+    fn relation(&self, kept: usize, i: usize, threshold: f64) -> crate::Result<Relation> {
+        let Some(judge) = &self.config.judge else {
+            return Ok(Relation::Near);
+        };
+        let (fk, fi) = (self.fingerprint(kept)?, self.fingerprint(i)?);
+        let o = crate::verify::overlap(&fi.shingles.hashes, &fk.shingles.hashes);
+        Ok(if o.jaccard >= threshold {
+            Relation::Near
+        } else if o.a_in_b >= judge.containment && o.a_in_b >= o.b_in_a {
+            Relation::ContainedIn
+        } else if o.b_in_a >= judge.containment {
+            Relation::Contains
+        } else {
+            Relation::Near
+        })
+    }
+
     /// Group the documents and decide which are kept. Fails only when
     /// fingerprints spilled to disk could not be written or read back.
     pub fn finish(mut self) -> Result<DedupOutcome, crate::Error> {
@@ -650,7 +685,7 @@ impl Dedup {
                                 relation: if exact {
                                     Relation::Exact
                                 } else {
-                                    Relation::Near
+                                    self.relation(keep, i, threshold)?
                                 },
                             })
                         })
@@ -668,7 +703,7 @@ impl Dedup {
                 kept[m.index] = false;
                 match m.relation {
                     Relation::Exact => stats.exact_duplicates += 1,
-                    Relation::Near => stats.near_duplicates += 1,
+                    _ => stats.near_duplicates += 1,
                 }
             }
         }

@@ -443,6 +443,10 @@ fn story_judgment_finds_a_first_take_inside_the_fuller_story() {
     let g = group_of(&judged);
     assert!(g[0].is_some() && g[0] == g[1], "{:?}", judged.groups);
     assert_eq!(judged.groups.len(), 1);
+    let take = &judged.groups[0].members[1];
+    assert_eq!(take.index, 1);
+    assert_eq!(take.relation, lookalike::dedup::Relation::ContainedIn);
+    assert!(take.similarity < 0.1, "{take:?}");
     let plain = run(&docs, DedupConfig::default(), 2);
     assert!(plain.groups.is_empty(), "{:?}", plain.groups);
 }
