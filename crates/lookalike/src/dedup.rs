@@ -818,9 +818,35 @@ impl Dedup {
         for &(_, i) in &keys {
             *key_count.entry(i).or_default() += 1;
         }
+        // A directory on the keys' top bits finds a shingle's postings in
+        // two memory reads (a binary search took most of the pass).
+        let dir_bits = keys.len().max(2).next_power_of_two().trailing_zeros();
+        let mut dir = vec![0u32; (1usize << dir_bits) + 1];
+        for &(k, _) in &keys {
+            dir[(k >> (64 - dir_bits)) as usize + 1] += 1;
+        }
+        for d in 1..dir.len() {
+            dir[d] += dir[d - 1];
+        }
+        // And a bit per key's hash, 8 bits a key: most shingles are no
+        // document's key, and one test in a small bitset turns them away.
+        let seen_bits = dir_bits + 3;
+        let mut seen = vec![0u64; 1usize << (seen_bits - 6)];
+        let bit = |k: u64| (crate::shingle::fmix64(k) >> (64 - seen_bits)) as usize;
+        for &(k, _) in &keys {
+            seen[bit(k) >> 6] |= 1 << (bit(k) & 63);
+        }
         let postings = |h: u64| {
-            let start = keys.partition_point(|&(k, _)| k < h);
-            keys[start..].iter().take_while(move |&&(k, _)| k == h)
+            let d = if seen[bit(h) >> 6] & (1 << (bit(h) & 63)) == 0 {
+                usize::MAX
+            } else {
+                (h >> (64 - dir_bits)) as usize
+            };
+            let range = dir
+                .get(d)
+                .zip(dir.get(d.wrapping_add(1)))
+                .map_or(0..0, |(&lo, &hi)| lo as usize..hi as usize);
+            keys[range].iter().filter(move |&&(k, _)| k == h)
         };
         // For each member, the members whose keys it holds enough of.
         let mut pairs: Vec<(u32, u32)> = self

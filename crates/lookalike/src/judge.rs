@@ -141,16 +141,19 @@ fn multiset_intersection(a: &[u32], b: &[u32]) -> usize {
 }
 
 /// Document frequencies of shingles in bounded memory: a count-min sketch of
-/// two rows of saturating one-byte counters. A shingle's count is at least
-/// its true document frequency; with a row as wide as the number of
-/// shingles counted, a shingle of one document reads 5 or more with
-/// probability under 0.04% (two rows of Poisson(1) noise, each at least 4).
+/// saturating one-byte counters, each shingle counted in two counters of
+/// one 64-byte block (a blocked sketch: one cache miss per shingle, where
+/// two independent rows cost two, and counting was the larger part of the
+/// statistics pass). A shingle's count is at least its true document
+/// frequency; with two counters per shingle counted, a shingle of one
+/// document reads 5 or more with probability about 0.04% (two counters of
+/// Poisson(1) noise, each at least 4; blocks add a little correlation).
 /// Counts depend only on the multiset of shingle sets added, never on the
 /// order or the thread count.
 #[derive(Debug, Clone)]
 pub struct DocFreq {
     counts: Vec<u8>,
-    /// log2 of the width of one row.
+    /// log2 of the number of counters.
     bits: u32,
     documents: usize,
 }
@@ -160,35 +163,41 @@ pub struct DocFreq {
 /// to one thread's.
 const PARTITION_BITS: u32 = 6;
 
+/// Counters per block: one cache line.
+const BLOCK_BITS: u32 = 6;
+
 impl DocFreq {
-    /// A sketch with rows of `2^bits` counters (`bits` clamped to 10..=30).
+    /// A sketch of `2^bits` counters (`bits` clamped to 12..=31).
     pub fn with_bits(bits: u32) -> DocFreq {
-        let bits = bits.clamp(10, 30);
+        let bits = bits.clamp(PARTITION_BITS + BLOCK_BITS, 31);
         DocFreq {
-            counts: vec![0; 2 << bits],
+            counts: vec![0; 1 << bits],
             bits,
             documents: 0,
         }
     }
 
-    /// A sketch sized for `shingles` shingles in all, within `max_bytes` of
-    /// memory.
+    /// A sketch sized for `shingles` shingles in all (two counters each),
+    /// within `max_bytes` of memory.
     pub fn for_shingles(shingles: usize, max_bytes: usize) -> DocFreq {
-        let want = shingles.max(1).next_power_of_two().trailing_zeros();
-        let cap = (max_bytes / 2).max(1).ilog2();
+        let want = (2 * shingles.max(1)).next_power_of_two().trailing_zeros();
+        let cap = max_bytes.max(1).ilog2();
         DocFreq::with_bits(want.min(cap))
     }
 
-    /// Where shingle `h` is counted in each row. Both slots lie in the
-    /// range of counters named by the top bits of `h` (its partition).
+    /// The two counters of shingle `h`: a block in the partition named by
+    /// the top bits of `h`, two places in it.
     fn slots(&self, h: u64) -> [usize; 2] {
-        let width = 1usize << self.bits;
         let low = self.bits - PARTITION_BITS;
         let base = ((h >> (64 - PARTITION_BITS)) as usize) << low;
-        let mask = (1usize << low) - 1;
-        let r0 = crate::shingle::fmix64(h) as usize & mask;
-        let r1 = crate::shingle::fmix64(h ^ 0x9e37_79b9_7f4a_7c15) as usize & mask;
-        [base | r0, width + (base | r1)]
+        let x = crate::shingle::fmix64(h) as usize;
+        let block = (x >> (2 * BLOCK_BITS)) & ((1usize << (low - BLOCK_BITS)) - 1);
+        let at = base | (block << BLOCK_BITS);
+        let mask = (1usize << BLOCK_BITS) - 1;
+        let (i, j) = (x & mask, (x >> BLOCK_BITS) & mask);
+        // Two different places, so one shingle never counts twice in one.
+        let j = if i == j { j ^ 1 } else { j };
+        [at | i, at | j]
     }
 
     /// Count each document's distinct shingles once. `sets` yields sorted,
@@ -204,18 +213,16 @@ impl DocFreq {
             .next_power_of_two()
             .min(1 << PARTITION_BITS);
         let group_bits = groups.trailing_zeros();
-        let width = 1usize << self.bits;
-        let chunk = width >> group_bits;
+        let chunk = self.counts.len() >> group_bits;
         let probe = DocFreq {
             counts: Vec::new(),
             bits: self.bits,
             documents: 0,
         };
-        let (row0, row1) = self.counts.split_at_mut(width);
-        row0.par_chunks_mut(chunk)
-            .zip(row1.par_chunks_mut(chunk))
+        self.counts
+            .par_chunks_mut(chunk)
             .enumerate()
-            .for_each(|(g, (c0, c1))| {
+            .for_each(|(g, counts)| {
                 let lo = g * chunk;
                 for set in sets() {
                     for &h in set {
@@ -227,10 +234,9 @@ impl DocFreq {
                         if group != g {
                             continue;
                         }
-                        let [s0, s1] = probe.slots(h);
-                        let (a, b) = (&mut c0[s0 - lo], &mut c1[s1 - width - lo]);
-                        *a = a.saturating_add(1);
-                        *b = b.saturating_add(1);
+                        for s in probe.slots(h) {
+                            counts[s - lo] = counts[s - lo].saturating_add(1);
+                        }
                     }
                 }
             });
@@ -462,14 +468,14 @@ mod tests {
                 .map(|s| s.into_iter().map(crate::shingle::fmix64).collect::<std::collections::BTreeSet<_>>().into_iter().collect())
                 .collect();
             let mut truth: HashMap<u64, u32> = HashMap::new();
-            let mut one = DocFreq::with_bits(12);
+            let mut one = DocFreq::with_bits(13);
             for s in &sets {
                 one.add(s);
                 for &h in s { *truth.entry(h).or_default() += 1; }
             }
             for threads in [1, 2, 3] {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a test thread pool");
-                let mut many = DocFreq::with_bits(12);
+                let mut many = DocFreq::with_bits(13);
                 pool.install(|| many.add_all(|| sets.iter().map(|s| s.as_slice())));
                 prop_assert_eq!(&many.counts, &one.counts);
                 prop_assert_eq!(many.documents(), sets.len());
