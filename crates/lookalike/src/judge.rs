@@ -52,7 +52,8 @@ pub struct JudgeConfig {
     pub containment: f64,
     /// Share of the shorter side's number tokens that must appear in the
     /// other side. Default: 0.8 (one changed figure in five still counts as
-    /// a correction).
+    /// a correction; so does one changed figure among fewer, once each
+    /// side has 3 or more).
     pub facts: f64,
     /// Fewest number tokens on the side with fewer before facts are weighed.
     /// Default: 2 (one number is too little to tell a slot from a typo).
@@ -401,7 +402,12 @@ impl JudgeConfig {
         };
 
         let shares_content = content_containment >= self.containment;
-        let facts_agree = facts_agreement.is_none_or(|f| f >= self.facts);
+        // One changed figure is a correction however few the figures are,
+        // once there are enough of them to tell (3 or more on each side).
+        let one_fix = facts_a.len().min(facts_b.len()) >= 3
+            && facts_a.len() - shared_facts <= 1
+            && facts_b.len() - shared_facts <= 1;
+        let facts_agree = facts_agreement.is_none_or(|f| f >= self.facts) || one_fix;
         let strong =
             jaccard >= STRONG_JACCARD && a.shingles.len().min(b.shingles.len()) >= STRONG_SHINGLES;
         let close_in_time = time_gap_secs.is_none_or(|g| g <= self.max_gap_secs) || strong;
@@ -526,6 +532,29 @@ mod tests {
         let v = j.judge(None, ev(&s1, &f1, None), ev(&s3, &f3, None));
         assert_eq!(v.story, Story::Template, "{v:?}");
         assert!(!v.statistics);
+    }
+
+    /// With few figures, one changed is still a correction (3 of 4 agree:
+    /// under the 0.8 share), two changed are another edition.
+    #[test]
+    fn one_changed_figure_among_few_is_a_correction() {
+        let text = |a: &str, b: &str| {
+            format!(
+                "The central bank added reserves through {a} billion dlrs of customer \
+                 repurchase agreements when the funds rate was {b} pct against 6.25 pct \
+                 at the close, and dealers had expected about 2.5 billion dlrs"
+            )
+        };
+        let j = JudgeConfig::default();
+        let judge = |x: &str, y: &str| {
+            let (sx, sy) = (shingles(x), shingles(y));
+            let (fx, fy) = (facts(x), facts(y));
+            j.judge(None, ev(&sx, &fx, None), ev(&sy, &fy, None))
+        };
+        let v = judge(&text("1.5", "6.125"), &text("1.5", "6.1875"));
+        assert_eq!((v.story, v.differing_facts), (Story::Same, (1, 1)), "{v:?}");
+        let v = judge(&text("1.5", "6.125"), &text("2.0", "6.1875"));
+        assert_eq!(v.story, Story::Template, "{v:?}");
     }
 
     #[test]
