@@ -34,7 +34,8 @@ pub struct RunSummary {
 #[derive(Serialize)]
 struct GroupData {
     kept: usize,
-    /// (document, similarity to the kept one, 1 if exact)
+    /// (document, similarity to the kept one, relation: 0 near, 1 exact,
+    /// 2 contains, 3 contained-in)
     members: Vec<(usize, f64, u8)>,
     /// Per member (same order; none for the kept one): passages as
     /// [kept start, kept end, member start, member end] character offsets.
@@ -116,7 +117,12 @@ pub fn html(
                     (
                         m.index,
                         (m.similarity * 10_000.0).round() / 10_000.0,
-                        (m.relation == Relation::Exact) as u8,
+                        match m.relation {
+                            Relation::Near => 0,
+                            Relation::Exact => 1,
+                            Relation::Contains => 2,
+                            Relation::ContainedIn => 3,
+                        },
                     )
                 })
                 .collect();
@@ -279,9 +285,9 @@ const SCRIPT: &str = r#"<script>
     const t = el('table'), head = el('tr');
     ['document', 'similarity to kept', 'relation'].forEach(h => head.append(el('th', {}, h)));
     t.append(head);
-    g.members.forEach(([d, sim, exact]) => {
+    g.members.forEach(([d, sim, rel]) => {
       const r = el('tr');
-      r.append(el('td', {}, data.ids[d] + (d === g.kept ? '  (kept)' : '')), el('td', {}, sim.toFixed(4)), el('td', {}, exact ? 'exact' : 'near'));
+      r.append(el('td', {}, data.ids[d] + (d === g.kept ? '  (kept)' : '')), el('td', {}, sim.toFixed(4)), el('td', {}, ['near', 'exact', 'contains', 'contained-in'][rel]));
       t.append(r);
     });
     box.append(t);
