@@ -46,9 +46,9 @@ use crate::verify::intersection_size;
 #[serde(default)]
 pub struct JudgeConfig {
     /// Share of the shorter side's content shingles that must be inside the
-    /// other side. Default: 0.4 (on the Reuters pairs, versions have a
-    /// median of 0.84 and template siblings, once their template is removed,
-    /// mostly under 0.3).
+    /// other side. Default: 0.4 (on the Reuters pairs, 96% of the versions
+    /// keep 0.4 or more of the shorter text's 5-grams, median 0.85; template
+    /// siblings have a median of 0.32 before their template is removed).
     pub containment: f64,
     /// Share of the shorter side's number tokens that must appear in the
     /// other side. Default: 0.8 (one changed figure in five still counts as
