@@ -56,6 +56,11 @@ fn run_in_pool(args: &DedupArgs) -> Result<()> {
 
     let mut opts = args.read.options();
     opts.time_field.clone_from(&args.time_field);
+    if args.time_field.is_some() && args.judge == crate::args::JudgeArg::Plain && !args.quiet {
+        eprintln!(
+            "lookalike: note: --time-field is evidence for --judge story only; the plain judgment ignores times"
+        );
+    }
     let read = input::read_documents(&sources, &opts, args.quiet, |batch| {
         dedup.add_timed_batch(
             batch
