@@ -830,7 +830,7 @@ impl Dedup {
         }
         // And a bit per key's hash, 8 bits a key: most shingles are no
         // document's key, and one test in a small bitset turns them away.
-        let seen_bits = dir_bits + 3;
+        let seen_bits = (dir_bits + 3).max(6);
         let mut seen = vec![0u64; 1usize << (seen_bits - 6)];
         let bit = |k: u64| (crate::shingle::fmix64(k) >> (64 - seen_bits)) as usize;
         for &(k, _) in &keys {

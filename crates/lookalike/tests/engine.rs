@@ -450,3 +450,43 @@ fn story_judgment_finds_a_first_take_inside_the_fuller_story() {
     let plain = run(&docs, DedupConfig::default(), 2);
     assert!(plain.groups.is_empty(), "{:?}", plain.groups);
 }
+
+/// Tiny and degenerate inputs under the story judgment: nothing, one short
+/// document, copies of one word, documents without words or of numbers
+/// alone. No panic, and exact copies still group, on any thread count.
+#[test]
+fn story_judgment_survives_tiny_inputs() {
+    use lookalike::judge::JudgeConfig;
+    let config = DedupConfig {
+        judge: Some(JudgeConfig::default()),
+        ..DedupConfig::default()
+    };
+    let doc = |id: &str, text: &str| (id.to_string(), text.to_string());
+    let cases: Vec<(Vec<(String, String)>, Vec<Vec<usize>>)> = vec![
+        (vec![], vec![]),
+        (vec![doc("a", "three short words")], vec![]),
+        (
+            vec![doc("a", "word"), doc("b", "word"), doc("c", "other")],
+            vec![vec![0, 1]],
+        ),
+        (
+            vec![doc("a", ""), doc("b", "!!!"), doc("c", "1 2 3")],
+            vec![],
+        ),
+        (
+            vec![doc("a", "12 13"), doc("b", "12 14"), doc("c", "12 13")],
+            vec![vec![0, 2]],
+        ),
+    ];
+    for (docs, want) in cases {
+        for threads in [1, 2] {
+            let out = run(&docs, config.clone(), threads);
+            let got: Vec<Vec<usize>> = out
+                .groups
+                .iter()
+                .map(|g| g.members.iter().map(|m| m.index).collect())
+                .collect();
+            assert_eq!(got, want, "{docs:?}");
+        }
+    }
+}
