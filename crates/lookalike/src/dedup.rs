@@ -23,7 +23,9 @@
 //! checked by [`check_candidate`]: first the signature estimate (cheap, 128
 //! slots), then the exact set comparison when the estimate is within
 //! [`DedupConfig::estimate_margin`] of the threshold. Groups are the connected
-//! components of the pairs that pass, plus the exact-duplicate families.
+//! components of the pairs that pass, plus the exact-duplicate families
+//! (under the story judgment, each component is then split into stars:
+//! [`Dedup::centred`]).
 //!
 //! The candidate pairs depend only on each bucket's content, never on what
 //! was merged before, so the groups are a pure function of the input: the
@@ -137,9 +139,10 @@ pub enum Relation {
     Exact,
     /// Similar, not identical.
     Near,
-    /// Under the story judgment: the member contains most of the kept
-    /// document (a fuller take of it), though their Jaccard similarity is
-    /// under the threshold.
+    /// Under the story judgment: the member contains at least the
+    /// judgment's containment share (0.4 by default) of the kept document
+    /// (a fuller take of it), though their Jaccard similarity is under the
+    /// threshold.
     Contains,
     /// Under the story judgment: most of the member is inside the kept
     /// document (an excerpt, a first take, a paragraph re-issued).
@@ -266,6 +269,19 @@ impl Dedup {
                 "threshold must be greater than 0 and at most 1, got {}",
                 config.threshold
             )));
+        }
+        if let Some(j) = &config.judge {
+            let valid = (1..=255).contains(&j.template_documents)
+                && j.containment > 0.0
+                && j.containment <= 1.0
+                && (0.0..=1.0).contains(&j.facts)
+                && j.max_gap_secs >= 0;
+            if !valid {
+                return Err(crate::Error::Config(format!(
+                    "story judgment: template_documents must be 1 to 255, containment in (0, 1], \
+                     facts in [0, 1] and max_gap_secs not negative, got {j:?}"
+                )));
+            }
         }
         if config.judge.is_some() && config.verification == Verification::Signature {
             return Err(crate::Error::Config(
@@ -791,6 +807,8 @@ impl Dedup {
         stats: &mut DedupStats,
     ) -> Result<(), crate::Error> {
         use std::collections::HashMap;
+        // The same statistics the judgment uses: none below its minimum.
+        let doc_freq = doc_freq.filter(|df| df.documents() >= judge.min_collection);
         let is_content = |h: u64| doc_freq.is_none_or(|df| df.count(h) < judge.template_documents);
         // Keys of each member: (shingle, member) sorted by shingle.
         let mut keys: Vec<(u64, u32)> = self
@@ -940,19 +958,38 @@ impl Dedup {
                 if members.len() < 3 {
                     return Ok(vec![members]);
                 }
-                let mut stars: Vec<(Cow<'_, Fingerprint>, Vec<usize>)> = Vec::new();
+                // Fingerprints are kept for the first CENTRES stars only
+                // (the only ones compared); an exact copy of any member
+                // joins that member's star.
+                let mut centres: Vec<Cow<'_, Fingerprint>> = Vec::new();
+                let mut stars: Vec<Vec<usize>> = Vec::new();
+                let mut by_exact: std::collections::HashMap<u128, usize> =
+                    std::collections::HashMap::new();
                 for m in members {
+                    let exact = self.exact(m);
+                    if let Some(&k) = by_exact.get(&exact) {
+                        stars[k].push(m);
+                        continue;
+                    }
                     let fm = self.fingerprint(m)?;
-                    let home = stars.iter().take(CENTRES).position(|(fc, star)| {
-                        fc.exact == fm.exact
-                            || self.same_story(judge, doc_freq, (star[0], fc), (m, &fm))
+                    let home = centres.iter().enumerate().position(|(k, fc)| {
+                        self.same_story(judge, doc_freq, (stars[k][0], fc), (m, &fm))
                     });
                     match home {
-                        Some(k) => stars[k].1.push(m),
-                        None => stars.push((fm, vec![m])),
+                        Some(k) => {
+                            by_exact.insert(exact, k);
+                            stars[k].push(m);
+                        }
+                        None => {
+                            by_exact.insert(exact, stars.len());
+                            stars.push(vec![m]);
+                            if centres.len() < CENTRES {
+                                centres.push(fm);
+                            }
+                        }
                     }
                 }
-                Ok(stars.into_iter().map(|(_, star)| star).collect())
+                Ok(stars)
             })
             .collect::<Result<_, crate::Error>>()?;
         let mut out: Vec<Vec<usize>> = split
@@ -1018,8 +1055,8 @@ impl Dedup {
 }
 
 /// Content shingles per document indexed to find texts contained in others
-/// ([`Dedup::merge_contained`]): 16 keys put a text contained at 40% at 6
-/// or more keys found with probability about 0.5, at 70% about 0.99.
+/// ([`Dedup::merge_contained`]): of 16 keys, a text contained at 40% shows
+/// the 7 the rule needs with probability about 0.47, at 70% about 0.99.
 const CONTAINMENT_KEYS: usize = 16;
 
 /// Centres a member of a split component is compared with before it starts

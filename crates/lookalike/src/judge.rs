@@ -52,8 +52,8 @@ pub struct JudgeConfig {
     pub containment: f64,
     /// Share of the shorter side's number tokens that must appear in the
     /// other side. Default: 0.8 (one changed figure in five still counts as
-    /// a correction; so does one changed figure among fewer, once each
-    /// side has 3 or more).
+    /// a correction). Whatever this share, one changed figure on each side
+    /// (with 3 or more on each) always counts as a correction.
     pub facts: f64,
     /// Fewest number tokens on the side with fewer before facts are weighed.
     /// Default: 2 (one number is too little to tell a slot from a typo).
@@ -347,8 +347,10 @@ impl JudgeConfig {
         // Content: shingles below the template frequency. A side made of
         // template alone keeps its whole set (a page with nothing of its
         // own is judged as it is).
-        let (ca, cb);
-        let (sa, sb): (&[u64], &[u64]) = match df {
+        // Content: shingles below the template frequency. When either side
+        // is template alone, both are judged whole (its whole set against
+        // the other's content would share nothing by construction).
+        let (content_a, content_b): (Vec<u64>, Vec<u64>) = match df {
             Some(df) => {
                 let content = |s: &[u64]| -> Vec<u64> {
                     s.iter()
@@ -356,14 +358,15 @@ impl JudgeConfig {
                         .filter(|&h| df.count(h) < self.template_documents)
                         .collect()
                 };
-                ca = content(a.shingles);
-                cb = content(b.shingles);
-                (
-                    if ca.is_empty() { a.shingles } else { &ca },
-                    if cb.is_empty() { b.shingles } else { &cb },
-                )
+                (content(a.shingles), content(b.shingles))
             }
-            None => (a.shingles, b.shingles),
+            None => (Vec::new(), Vec::new()),
+        };
+        let whole = df.is_none() || content_a.is_empty() || content_b.is_empty();
+        let (sa, sb): (&[u64], &[u64]) = if whole {
+            (a.shingles, b.shingles)
+        } else {
+            (&content_a, &content_b)
         };
         let share = |content: &[u64], all: &[u64]| {
             if df.is_some() {
@@ -397,7 +400,7 @@ impl JudgeConfig {
         let fewer = facts_a.len().min(facts_b.len());
         let facts_agreement = (fewer >= self.min_facts.max(1)).then(|| ratio(shared_facts, fewer));
         let time_gap_secs = match (a.time, b.time) {
-            (Some(x), Some(y)) => Some((x - y).abs()),
+            (Some(x), Some(y)) => Some(i64::try_from(x.abs_diff(y)).unwrap_or(i64::MAX)),
             _ => None,
         };
 
@@ -426,8 +429,8 @@ impl JudgeConfig {
             jaccard,
             content_jaccard,
             content_containment,
-            template_share_a: share(sa, a.shingles),
-            template_share_b: share(sb, b.shingles),
+            template_share_a: share(&content_a, a.shingles),
+            template_share_b: share(&content_b, b.shingles),
             statistics: df.is_some(),
             facts_agreement,
             differing_facts: (facts_a.len() - shared_facts, facts_b.len() - shared_facts),
@@ -555,6 +558,26 @@ mod tests {
         assert_eq!((v.story, v.differing_facts), (Story::Same, (1, 1)), "{v:?}");
         let v = judge(&text("1.5", "6.125"), &text("2.0", "6.1875"));
         assert_eq!(v.story, Story::Template, "{v:?}");
+    }
+
+    /// A page that is template alone beside a light edit of it: both are
+    /// judged whole, not the page's whole set against the edit's content
+    /// (which share nothing by construction).
+    #[test]
+    fn a_template_only_page_is_judged_whole() {
+        let page = "Home News Sport Weather Contact us Subscribe to our newsletter for the \
+            latest headlines from the valley delivered every morning to your inbox and \
+            follow us on social media for breaking news and weather warnings";
+        let s = shingles(page);
+        let mut df = DocFreq::with_bits(16);
+        for _ in 0..30 {
+            df.add(&s);
+        }
+        let edited = shingles(&page.replace("every morning", "each morning"));
+        let j = JudgeConfig::default();
+        let v = j.judge(Some(&df), ev(&s, &[], None), ev(&edited, &[], None));
+        assert_eq!(v.story, Story::Same, "{v:?}");
+        assert!(v.template_share_a > 0.99, "{v:?}");
     }
 
     #[test]

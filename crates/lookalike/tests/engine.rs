@@ -462,7 +462,8 @@ fn story_judgment_survives_tiny_inputs() {
         ..DedupConfig::default()
     };
     let doc = |id: &str, text: &str| (id.to_string(), text.to_string());
-    let cases: Vec<(Vec<(String, String)>, Vec<Vec<usize>>)> = vec![
+    type Case = (Vec<(String, String)>, Vec<Vec<usize>>);
+    let cases: Vec<Case> = vec![
         (vec![], vec![]),
         (vec![doc("a", "three short words")], vec![]),
         (
@@ -489,4 +490,44 @@ fn story_judgment_survives_tiny_inputs() {
             assert_eq!(got, want, "{docs:?}");
         }
     }
+}
+
+/// Group integrity never drops an exact copy: a first take A, its fuller
+/// take B an hour later, and B' an exact copy of B a month later. B joins
+/// A's star; B' is too late to be a version of A, but as a copy of B it
+/// joins the same star rather than being left alone.
+#[test]
+fn story_judgment_keeps_exact_copies_with_their_star() {
+    use lookalike::judge::JudgeConfig;
+    use lookalike::synth::{Rng, Vocabulary};
+    let vocab = Vocabulary::new(20_000, 4);
+    let mut rng = Rng::new(12);
+    let full = vocab.document(&mut rng, 300).join(" ");
+    let take: String = full.split(' ').take(40).collect::<Vec<_>>().join(" ");
+    let day = 24 * 3600;
+    let mut docs = vec![
+        ("take".to_string(), take, Some(0)),
+        ("full".to_string(), full.clone(), Some(3600)),
+        ("copy".to_string(), full, Some(30 * day)),
+    ];
+    for i in 0..30 {
+        docs.push((
+            format!("other-{i}"),
+            vocab.document(&mut rng, 200).join(" "),
+            None,
+        ));
+    }
+    let mut d = Dedup::new(DedupConfig {
+        judge: Some(JudgeConfig::default()),
+        ..DedupConfig::default()
+    })
+    .expect("valid config");
+    d.add_timed_batch(docs);
+    let out = d.finish().expect("in memory");
+    let got: Vec<Vec<usize>> = out
+        .groups
+        .iter()
+        .map(|g| g.members.iter().map(|m| m.index).collect())
+        .collect();
+    assert_eq!(got, vec![vec![0, 1, 2]]);
 }
