@@ -789,6 +789,23 @@ impl Dedup {
         Some(if same { 1.0 } else { 0.0 })
     }
 
+    /// `f` of each member's fingerprint, on all threads (the spill store's
+    /// reading threads once spilled), the results concatenated in member
+    /// order.
+    fn flat_map_members<T: Send>(
+        &self,
+        members: &[u32],
+        f: impl Fn(u32, &Fingerprint) -> Vec<T> + Sync,
+    ) -> Result<Vec<T>, crate::Error> {
+        let parts = self.reading(|| {
+            members
+                .par_iter()
+                .map(|&i| Ok(f(i, &*self.fingerprint(i as usize)?)))
+                .collect::<Result<Vec<Vec<T>>, crate::Error>>()
+        })?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+
     /// Candidates by containment, for the story judgment: a short text
     /// inside a long one (a first take, an excerpt) has a Jaccard
     /// similarity far under the threshold, and LSH seldom proposes it. Each
@@ -811,26 +828,16 @@ impl Dedup {
         let doc_freq = doc_freq.filter(|df| df.documents() >= judge.min_collection);
         let is_content = |h: u64| doc_freq.is_none_or(|df| df.count(h) < judge.template_documents);
         // Keys of each member: (shingle, member) sorted by shingle.
-        let mut keys: Vec<(u64, u32)> = self
-            .reading(|| {
-                members
-                    .par_iter()
-                    .map(|&i| {
-                        let f = self.fingerprint(i as usize)?;
-                        Ok(f.shingles
-                            .hashes
-                            .iter()
-                            .copied()
-                            .filter(|&h| is_content(h))
-                            .take(CONTAINMENT_KEYS)
-                            .map(|h| (h, i))
-                            .collect::<Vec<_>>())
-                    })
-                    .collect::<Result<Vec<_>, crate::Error>>()
-            })?
-            .into_iter()
-            .flatten()
-            .collect();
+        let mut keys: Vec<(u64, u32)> = self.flat_map_members(members, |i, f| {
+            f.shingles
+                .hashes
+                .iter()
+                .copied()
+                .filter(|&h| is_content(h))
+                .take(CONTAINMENT_KEYS)
+                .map(|h| (h, i))
+                .collect()
+        })?;
         keys.par_sort_unstable();
         let mut key_count: HashMap<u32, usize> = HashMap::new();
         for &(_, i) in &keys {
@@ -867,33 +874,20 @@ impl Dedup {
             keys[range].iter().filter(move |&&(k, _)| k == h)
         };
         // For each member, the members whose keys it holds enough of.
-        let mut pairs: Vec<(u32, u32)> = self
-            .reading(|| {
-                members
-                    .par_iter()
-                    .map(|&b| {
-                        let f = self.fingerprint(b as usize)?;
-                        let mut held: HashMap<u32, usize> = HashMap::new();
-                        for &h in &f.shingles.hashes {
-                            for &(_, a) in postings(h) {
-                                if a != b {
-                                    *held.entry(a).or_default() += 1;
-                                }
-                            }
-                        }
-                        Ok(held
-                            .into_iter()
-                            .filter(|&(a, n)| {
-                                n as f64 >= judge.containment * key_count[&a] as f64 && n >= 2
-                            })
-                            .map(|(a, _)| (a.min(b), a.max(b)))
-                            .collect::<Vec<_>>())
-                    })
-                    .collect::<Result<Vec<_>, crate::Error>>()
-            })?
-            .into_iter()
-            .flatten()
-            .collect();
+        let mut pairs: Vec<(u32, u32)> = self.flat_map_members(members, |b, f| {
+            let mut held: HashMap<u32, usize> = HashMap::new();
+            for &h in &f.shingles.hashes {
+                for &(_, a) in postings(h) {
+                    if a != b {
+                        *held.entry(a).or_default() += 1;
+                    }
+                }
+            }
+            held.into_iter()
+                .filter(|&(a, n)| n as f64 >= judge.containment * key_count[&a] as f64 && n >= 2)
+                .map(|(a, _)| (a.min(b), a.max(b)))
+                .collect()
+        })?;
         pairs.par_sort_unstable();
         pairs.dedup();
         pairs.retain(|&(a, b)| uf.find(a as usize) != uf.find(b as usize));

@@ -244,12 +244,17 @@ impl DocFreq {
         self.documents += sets().count();
     }
 
+    /// Count key `h` once in each of its two counters.
+    fn bump(&mut self, h: u64) {
+        for s in self.slots(h) {
+            self.counts[s] = self.counts[s].saturating_add(1);
+        }
+    }
+
     /// Count one document's distinct shingles (sorted, deduplicated).
     pub fn add(&mut self, set: &[u64]) {
         for &h in set {
-            let [s0, s1] = self.slots(h);
-            self.counts[s0] = self.counts[s0].saturating_add(1);
-            self.counts[s1] = self.counts[s1].saturating_add(1);
+            self.bump(h);
         }
         self.documents += 1;
     }
@@ -261,9 +266,7 @@ impl DocFreq {
         let mut last = None;
         for &f in facts {
             if last != Some(f) {
-                let [s0, s1] = self.slots(fact_key(f));
-                self.counts[s0] = self.counts[s0].saturating_add(1);
-                self.counts[s1] = self.counts[s1].saturating_add(1);
+                self.bump(fact_key(f));
                 last = Some(f);
             }
         }
