@@ -68,13 +68,22 @@ pub enum Command {
 }
 
 const SERVE_HELP: &str = "\
+The desk: open http://127.0.0.1:7878/ in a browser to check a text, see why it
+matches (the aligned view), browse and remove stored documents. Without
+--token-file the page is served to this machine only; with one, it asks for
+the token. Browsers may call the API only from that page unless --allow-origin
+names another origin.
+
 Endpoints (JSON in and out; the full description is GET /openapi.json):
   POST   /v1/documents       {\"documents\": [{\"id\", \"text\", \"source\"?, \"timestamp\"?}],
                               \"window\"?: \"7d\"}  check each, then store the batch
   POST   /v1/query           the same body; stores nothing
+  GET    /v1/documents       the newest stored documents (?limit=20&before=N)
   GET    /v1/documents/{id}  a stored document (its text when the index stores texts)
   DELETE /v1/documents/{id}  remove one
   POST   /v1/align           {\"a\": {\"text\" | \"id\"}, \"b\": {...}}  the passages they share
+  POST   /v1/compare         the same sides, \"view\"?: true  every figure of `compare`
+                              (and the aligned view as HTML)
   GET    /v1/stats           size and settings
   GET    /healthz            liveness (no token needed)
 
@@ -112,6 +121,27 @@ pub struct ServeArgs {
     /// Longest a request may take, e.g. 60s, 2m (408 beyond).
     #[arg(long, default_value = "60s", value_name = "SPAN", value_parser = lookalike::time::parse_span)]
     pub timeout: i64,
+    /// Let web pages of this origin (`https://desk.example.org`) call the
+    /// API from a browser (CORS). Repeat for several. By default browsers
+    /// may call it only from the service's own page at `/`.
+    #[arg(long = "allow-origin", value_name = "ORIGIN", value_parser = parse_origin)]
+    pub allow_origins: Vec<String>,
+}
+
+/// An origin as browsers send it: scheme, host and maybe a port, no path.
+fn parse_origin(s: &str) -> Result<String, String> {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| {
+            format!("{s:?} is not an origin: write it as https://host or http://host:port")
+        })?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
+        return Err(format!(
+            "{s:?} is not an origin: scheme, host and port only (no path or trailing slash), e.g. https://desk.example.org"
+        ));
+    }
+    Ok(s.to_string())
 }
 
 const INDEX_HELP: &str = "\
@@ -744,6 +774,21 @@ mod tests {
         assert_eq!(parse_size("64kb"), Ok(ByteSize(64 * 1024)));
         for bad in ["lots", "-1G", "8X", "", "G"] {
             assert!(parse_size(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+    #[test]
+    fn origins_are_scheme_host_and_port() {
+        for ok in ["https://desk.example.org", "http://127.0.0.1:8080"] {
+            assert_eq!(parse_origin(ok).as_deref(), Ok(ok));
+        }
+        for bad in [
+            "desk.example.org",
+            "https://",
+            "https://desk.example.org/",
+            "ftp://x",
+            "http://a b",
+        ] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
         }
     }
 }

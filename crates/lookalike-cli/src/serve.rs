@@ -40,10 +40,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
             max_batch: args.max_batch,
             timeout: Duration::from_secs(args.timeout.max(1) as u64),
         },
+        allow_origins: args.allow_origins,
     };
     let name = args.index.display().to_string();
     lookalike_server::run(index, config, |addr| {
         eprintln!("lookalike: serving {name} on http://{addr}");
+        eprintln!("lookalike: the desk page for people: http://{addr}/");
     })?;
     eprintln!("lookalike: stopped; {name} closed cleanly");
     Ok(())

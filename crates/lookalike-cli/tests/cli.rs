@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use lookalike::synth::{CorpusConfig, generate};
+use support::browser::{FLAGS, chromium};
+
+mod support;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lookalike"))
@@ -763,22 +766,6 @@ fn compare_reports_relation_and_containment() {
     assert!(v["jaccard"].as_f64().unwrap_or(1.0) < 0.4, "{v}");
 }
 
-/// Debian's Chromium, if installed. `scripts/test` installs it and sets
-/// LOOKALIKE_REQUIRE_BROWSER, so in CI a missing browser is a failure.
-fn chromium() -> Option<PathBuf> {
-    let found = ["chromium", "chromium-browser"].iter().find_map(|name| {
-        std::env::var_os("PATH")?
-            .to_str()?
-            .split(':')
-            .map(|d| Path::new(d).join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() && std::env::var_os("LOOKALIKE_REQUIRE_BROWSER").is_some() {
-        panic!("chromium is not installed: `apt-get install chromium` (scripts/test does it)");
-    }
-    found
-}
-
 /// Render `page` in headless Chromium: its DOM after load, and a screenshot.
 fn render_in_chromium(
     browser: &Path,
@@ -787,20 +774,13 @@ fn render_in_chromium(
 ) -> (String, png::Reader<std::fs::File>) {
     let url = format!("file://{}", page.canonicalize().expect("page").display());
     let flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
         "--window-size=1400,1800",
         // Let the page's own script run before the DOM is taken.
         "--virtual-time-budget=10000",
     ];
     let profile = format!("--user-data-dir={}", dir.join("profile").display());
     let o = Command::new(browser)
+        .args(FLAGS)
         .args(flags)
         .arg(&profile)
         .arg("--dump-dom")
@@ -811,6 +791,7 @@ fn render_in_chromium(
     let dom = String::from_utf8_lossy(&o.stdout).into_owned();
     let shot = dir.join("shot.png");
     let o = Command::new(browser)
+        .args(FLAGS)
         .args(flags)
         .arg(&profile)
         .arg(format!("--screenshot={}", shot.display()))

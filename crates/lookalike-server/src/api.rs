@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Request, State as Shared};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as Shared};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use lookalike::align::{AlignConfig, Passage, Span};
+use lookalike::compare::{CompareConfig, Comparison};
 use lookalike::index::{CheckOptions, Checked, IndexStats, NewDoc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -19,32 +21,66 @@ use subtle::ConstantTimeEq;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::State;
 use crate::error::{ApiError, ErrorBody, json_errors};
+use crate::{State, desk};
 
 /// The service's routes over shared state.
 pub fn router(state: Arc<State>) -> Router {
     let v1 = Router::new()
-        .route("/v1/documents", post(add_documents))
+        .route("/v1/documents", post(add_documents).get(recent_documents))
         .route("/v1/query", post(query_documents))
         .route(
             "/v1/documents/{id}",
             get(get_document).delete(delete_document),
         )
         .route("/v1/align", post(align))
+        .route("/v1/compare", post(compare))
         .route("/v1/stats", get(stats))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
-    Router::new()
+    let desk = Router::new()
+        .route("/", get(desk::page))
+        .route("/desk.js", get(desk::script))
+        .route("/desk.css", get(desk::style))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            desk::loopback_unless_token,
+        ));
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .merge(v1)
+        .merge(desk)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             state.limits.timeout,
         ))
-        .layer(middleware::from_fn(json_errors))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            desk::same_origin_only,
+        ))
+        .layer(middleware::from_fn(json_errors));
+    // Outside the origin check, so a named origin's preflight is answered.
+    let router = if state.allow_origins.is_empty() {
+        router
+    } else {
+        router.layer(cors(&state.allow_origins))
+    };
+    router.with_state(state)
+}
+
+/// CORS for the origins named by `--allow-origin`: their pages may send the
+/// token and JSON bodies.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderValue, Method};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
 }
 
 /// With a token configured, `/v1` needs `Authorization: Bearer <token>`,
@@ -363,6 +399,88 @@ async fn delete_document(
     }
 }
 
+/// Most documents one page of `GET /v1/documents` lists.
+const MAX_PAGE: usize = 1_000;
+
+/// Characters of a stored text shown in a listing.
+const PREVIEW_CHARS: usize = 200;
+
+/// A page of the listing.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecentParams {
+    /// How many documents, at most 1,000. Default 20.
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Only documents stored before this one (`next_before` of the
+    /// previous page).
+    #[serde(default)]
+    pub before: Option<u64>,
+}
+
+/// A stored document in a listing.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DocumentSummary {
+    /// Its id.
+    pub id: String,
+    /// Its place in the order of arrival (grows with every document stored).
+    pub number: u64,
+    /// Where it came from, if known.
+    pub source: Option<String>,
+    /// When it was published (seconds since 1970), if known.
+    pub timestamp: Option<i64>,
+    /// The start of its text, when the index stores texts.
+    pub preview: Option<String>,
+}
+
+/// The most recently stored documents.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecentResponse {
+    /// Newest first.
+    pub documents: Vec<DocumentSummary>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next_before: Option<u64>,
+}
+
+/// The most recently stored documents, newest first (order of arrival).
+#[utoipa::path(get, path = "/v1/documents", tag = "documents",
+    params(RecentParams),
+    responses(
+        (status = 200, description = "A page of documents", body = RecentResponse),
+        (status = 400, description = "A malformed parameter", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+async fn recent_documents(
+    Shared(state): Shared<Arc<State>>,
+    params: Result<Query<RecentParams>, QueryRejection>,
+) -> Result<Json<RecentResponse>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let limit = params.limit.unwrap_or(20);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::invalid(format!("limit must be 1 to {MAX_PAGE}")).at("limit"));
+    }
+    let page = blocking(&state, move |s| s.index.recent(limit, params.before)).await?;
+    let next_before = if page.len() == limit {
+        page.last().map(|(n, _)| *n)
+    } else {
+        None
+    };
+    let documents = page
+        .into_iter()
+        .map(|(number, d)| DocumentSummary {
+            id: d.id,
+            number,
+            source: d.source,
+            timestamp: d.timestamp,
+            preview: d.text.map(|t| t.chars().take(PREVIEW_CHARS).collect()),
+        })
+        .collect();
+    Ok(Json(RecentResponse {
+        documents,
+        next_before,
+    }))
+}
+
 /// One side of an alignment: a text, or the id of a document stored with
 /// its text.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -374,6 +492,9 @@ pub struct AlignSide {
     /// Or the id of a stored document (the index must store texts).
     #[serde(default)]
     pub id: Option<String>,
+    /// What to call it in an aligned view. Default: its id, or `A`/`B`.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// Two texts to align.
@@ -477,6 +598,79 @@ async fn align(
     Ok(Json(result))
 }
 
+/// Two texts to compare.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompareRequest {
+    /// The first text.
+    pub a: AlignSide,
+    /// The second text.
+    pub b: AlignSide,
+    /// Also render the aligned view (the page `lookalike align --html`
+    /// writes). Default false.
+    #[serde(default)]
+    pub view: bool,
+}
+
+/// Every figure for one pair, judged with the index's settings.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CompareResponse {
+    /// The figures of `lookalike compare --json`.
+    #[schema(value_type = Object)]
+    pub figures: Comparison,
+    /// With `view`: a self-contained HTML page of the two texts side by
+    /// side, shared passages highlighted and linked, differences marked.
+    /// Every text in it is escaped; show it in a sandboxed frame.
+    pub view: Option<String>,
+}
+
+/// Compare two texts (or stored documents) with the index's fingerprint
+/// settings and threshold: similarity with and without template text,
+/// containment, the relation, the story verdict, and optionally the
+/// aligned view.
+#[utoipa::path(post, path = "/v1/compare", tag = "align",
+    request_body = CompareRequest,
+    responses(
+        (status = 200, description = "The figures (and the view)", body = CompareResponse),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 404, description = "A stored id that is not there", body = ErrorBody),
+        (status = 413, description = "A text over the limit", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
+async fn compare(
+    Shared(state): Shared<Arc<State>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<CompareResponse>, ApiError> {
+    let body = body_or_error(body)?;
+    let req: CompareRequest = decode(&body)?;
+    let result = blocking(&state, move |s| -> Result<CompareResponse, ApiError> {
+        let name = |side: &AlignSide, default: &str| {
+            side.name
+                .clone()
+                .or_else(|| side.id.clone())
+                .unwrap_or_else(|| default.to_string())
+        };
+        let (a_name, b_name) = (name(&req.a, "A"), name(&req.b, "B"));
+        let a = side_text(s, req.a, "a")?;
+        let b = side_text(s, req.b, "b")?;
+        let config = CompareConfig {
+            fingerprinter: *s.index.fingerprinter(),
+            threshold: s.index.spec().threshold,
+            ..CompareConfig::default()
+        };
+        let figures = config
+            .compare(&a, &b)
+            .map_err(|e| ApiError::invalid(e.to_string()))?;
+        let view = req.view.then(|| {
+            let al = AlignConfig::default().align(&a, &b);
+            lookalike::render::html(&a_name, &a, &b_name, &b, &al)
+        });
+        Ok(CompareResponse { figures, view })
+    })
+    .await?;
+    Ok(Json(result))
+}
+
 /// Size and settings of the index.
 #[utoipa::path(get, path = "/v1/stats", tag = "index",
     responses((status = 200, description = "Counts and the fingerprint spec", body = IndexStats)),
@@ -525,7 +719,7 @@ impl Modify for BearerAuth {
         title = "lookalike",
         description = "Check streams of documents against a persistent index of everything seen before: copies, near-copies and the passages they share. Every error is JSON: {\"error\": {\"code\", \"message\", \"field\"?}}."
     ),
-    paths(add_documents, query_documents, get_document, delete_document, align, stats, healthz, openapi),
+    paths(add_documents, query_documents, recent_documents, get_document, delete_document, align, compare, stats, healthz, openapi),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

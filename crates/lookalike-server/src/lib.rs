@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 mod api;
+mod desk;
 mod error;
 
 use std::io;
@@ -38,6 +39,9 @@ pub struct Config {
     pub token: Option<String>,
     /// Limits and timeouts.
     pub limits: Limits,
+    /// Web origins (`https://desk.example.org`) whose pages may call the
+    /// API from a browser. Default: none: only the service's own page.
+    pub allow_origins: Vec<String>,
 }
 
 /// Sizes and times beyond which a request is refused.
@@ -75,28 +79,42 @@ pub struct State {
     pub token: Option<String>,
     /// Limits.
     pub limits: Limits,
+    /// Web origins whose pages may call the API ([`Config::allow_origins`]).
+    pub allow_origins: Vec<String>,
+    /// The address the service listens on (a browser's request naming it
+    /// as its host is this service's own page).
+    pub listen: SocketAddr,
 }
 
 /// Serve `index` until SIGTERM or Ctrl-C; then finish the requests in
 /// flight, close the database and return. `on_ready` is called with the
 /// bound address (port 0 picks a free one) before the first request.
 pub fn run(index: Index, config: Config, on_ready: impl FnOnce(SocketAddr)) -> io::Result<()> {
-    let state = Arc::new(State {
-        index,
-        token: config.token,
-        limits: config.limits,
-    });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async {
+    let (listener, listen) = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .map_err(|e| {
                 io::Error::new(e.kind(), format!("cannot listen on {}: {e}", config.addr))
             })?;
-        on_ready(listener.local_addr()?);
-        axum::serve(listener, router(state.clone()))
+        let listen = listener.local_addr()?;
+        io::Result::Ok((listener, listen))
+    })?;
+    let state = Arc::new(State {
+        index,
+        token: config.token,
+        limits: config.limits,
+        allow_origins: config.allow_origins,
+        listen,
+    });
+    on_ready(listen);
+    rt.block_on(async {
+        // The peer's address reaches the handlers: the desk page is served
+        // to loopback peers only when there is no token.
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
     })?;

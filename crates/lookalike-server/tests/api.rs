@@ -24,6 +24,8 @@ fn state(dir: &Path, token: Option<&str>, limits: Limits) -> Arc<State> {
         index,
         token: token.map(String::from),
         limits,
+        allow_origins: Vec::new(),
+        listen: "127.0.0.1:7878".parse().expect("addr"),
     })
 }
 
@@ -364,6 +366,7 @@ fn openapi_matches_its_snapshot() {
         "/v1/query",
         "/v1/documents/{id}",
         "/v1/align",
+        "/v1/compare",
         "/v1/stats",
         "/healthz",
         "/openapi.json",

@@ -934,6 +934,35 @@ impl Index {
         ))
     }
 
+    /// The most recently stored documents, newest first: at most `limit`,
+    /// all stored before document number `before` when it is given (the
+    /// `number` of the last one of a previous page). Numbers only grow, so
+    /// this is the order of arrival whatever the documents' timestamps say.
+    pub fn recent(&self, limit: usize, before: Option<u64>) -> Result<Vec<(u64, StoredDoc)>> {
+        let p = &self.path;
+        let tx = self.db.begin_read().map_err(|e| err(p, e))?;
+        let docs = tx.open_table(DOCS).map_err(|e| err(p, e))?;
+        let range = docs
+            .range(..before.unwrap_or(u64::MAX))
+            .map_err(|e| err(p, e))?;
+        range
+            .rev()
+            .take(limit)
+            .map(|r| {
+                let (n, raw) = r.map_err(|e| err(p, e))?;
+                let n = n.value();
+                let doc = postcard::from_bytes(raw.value())
+                    .map_err(|e| err(p, format!("corrupt document {n}: {e}")))?;
+                Ok((n, doc))
+            })
+            .collect()
+    }
+
+    /// How this index fingerprints documents (fixed by its spec).
+    pub fn fingerprinter(&self) -> &Fingerprinter {
+        &self.fingerprinter
+    }
+
     /// Remove documents by id; returns, per id, whether it was stored.
     pub fn remove(&self, ids: &[String]) -> Result<Vec<bool>> {
         let p = &self.path;
@@ -1270,6 +1299,45 @@ mod tests {
             Index::create(&path, spec).is_err(),
             "create never overwrites"
         );
+    }
+
+    /// `recent` pages through documents newest first, skipping removed
+    /// ones, and its pages put together are the order of arrival reversed.
+    #[test]
+    fn recent_pages_newest_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("i.redb");
+        let spec = IndexSpec::new(&Fingerprinter::default(), 0.4, false).expect("spec");
+        let index = Index::create(&path, spec).expect("create");
+        let ids: Vec<String> = (0..23).map(|i| format!("d{i}")).collect();
+        for chunk in ids.chunks(5) {
+            let batch: Vec<NewDoc> = chunk
+                .iter()
+                .map(|id| {
+                    doc(
+                        id,
+                        &format!("story {id} about the harbour bridge and its cables"),
+                    )
+                })
+                .collect();
+            index.check_batch(&batch, &ADD).expect("add");
+        }
+        index.remove(&["d7".into(), "d22".into()]).expect("remove");
+        let mut expected: Vec<&str> = ids.iter().map(String::as_str).rev().collect();
+        expected.retain(|id| *id != "d7" && *id != "d22");
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page = index.recent(4, before).expect("recent");
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 4);
+            before = page.last().map(|(n, _)| *n);
+            seen.extend(page.into_iter().map(|(_, d)| d.id));
+        }
+        assert_eq!(seen, expected);
+        assert!(index.recent(0, None).expect("recent").is_empty());
     }
 
     /// Short sets keep each hash's top 32 bits, sorted and deduplicated,
