@@ -24,7 +24,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         }
         None => None,
     };
-    if token.is_none() && !args.addr.ip().is_loopback() {
+    if token.is_none() && !args.addr.ip().to_canonical().is_loopback() {
         eprintln!(
             "lookalike: warning: listening on {} without --token-file: anyone who can reach it can add and remove documents",
             args.addr

@@ -205,10 +205,10 @@ fn desk_checks_explains_stores_lists_and_removes() {
     let stored_badge = b.eval("document.querySelector('#results-list .badge').textContent");
     assert_eq!(stored_badge, json!("not stored"), "a check stores nothing");
 
-    // See why: figures and the aligned view (the renderer of `align --html`).
-    b.eval(
-        "document.querySelector('#results-list li[data-match=\"harbour-1\"] button.why').click()",
-    );
+    // See why, by keyboard: figures and the aligned view (the renderer of
+    // `align --html`).
+    b.tab_to("#results-list li[data-match=\"harbour-1\"] button.why");
+    b.press("Enter");
     b.wait_for(
         "document.getElementById('why-view').srcdoc.includes('class=\"passage\"')",
         "the aligned view",
@@ -254,14 +254,49 @@ fn desk_checks_explains_stores_lists_and_removes() {
             common(&pixels)
         );
     }
+    // A passage is a link to its counterpart, inside the frame: clicked, the
+    // other side's passage is the target (its darker blue) and the view
+    // stays (the frame does not load the page itself).
+    let frame = b.eval(
+        "(() => { const r = document.getElementById('why-view').getBoundingClientRect(); return [r.left, r.top]; })()",
+    );
+    let (fx, fy) = (
+        frame[0].as_f64().expect("left"),
+        frame[1].as_f64().expect("top"),
+    );
+    b.click_at(fx + 90.0, fy + 150.0);
+    b.move_mouse(2.0, 2.0);
+    let start = std::time::Instant::now();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let pixels = screenshot(&mut b, "desk-why-jump.png");
+        // The target passage's darker blue, and the view's other marks
+        // (the changed word, the new paragraph) still drawn.
+        let target = count(&pixels, [0x9f, 0xd0, 0xff]);
+        let marks = count(&pixels, [0xff, 0xe0, 0x8a]) + count(&pixels, [0xfd, 0xe8, 0xe8]);
+        if target > 5_000 && marks > 200 {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "a passage link did not jump within the view: {target} target and {marks} mark pixels; {:?}",
+            common(&pixels)
+        );
+    }
     let figures = b.eval("document.getElementById('why-figures').innerText");
     let figures = figures.as_str().expect("figures");
     assert!(figures.contains("same story"), "{figures}");
     assert!(figures.contains("shared passages"), "{figures}");
+    b.eval("document.getElementById('why-close').focus()");
     b.press("Escape");
     b.wait_for(
         "document.getElementById('why').hidden",
         "Escape to close the view",
+    );
+    assert_eq!(
+        b.eval("document.activeElement.classList.contains('why')"),
+        json!(true),
+        "the focus goes back to the button that opened the view"
     );
 
     // Store a new text under a chosen id, then find it among the recent.

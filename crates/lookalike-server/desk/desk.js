@@ -16,6 +16,8 @@
   };
   const tokenRequired = body.dataset.tokenRequired === 'true';
   const TOKEN_KEY = 'lookalike-token';
+  /** Largest file the page reads into memory. */
+  const MAX_FILE = 1 << 30;
   const $ = (id) => document.getElementById(id);
   const utf8 = new TextEncoder();
   const bytes = (s) => utf8.encode(s).length;
@@ -52,10 +54,11 @@
 
   /** A failure with what a person needs to read. */
   class Failure extends Error {
-    constructor(message, status, code) {
+    constructor(message, status, code, field) {
       super(message);
       this.status = status;
       this.code = code;
+      this.field = field;
     }
   }
 
@@ -71,7 +74,7 @@
       request_timeout: 'The service took too long: ',
       cross_origin: 'Refused: ',
     }[e.code] || '';
-    return new Failure(lead + e.message + where, status, e.code);
+    return new Failure(lead + e.message + where, status, e.code, e.field);
   }
 
   /**
@@ -96,7 +99,9 @@
           reject(failure);
         }
       };
-      xhr.onerror = () => reject(new Failure('The service cannot be reached: is `lookalike serve` still running?', 0, 'network'));
+      xhr.onerror = () => reject(new Failure(payload === undefined
+        ? 'The service cannot be reached: is `lookalike serve` still running?'
+        : 'The connection closed while sending: the service may have refused a request over its size or time limits (--max-body, --timeout), or stopped.', 0, 'network'));
       if (payload === undefined) xhr.send();
       else {
         xhr.setRequestHeader('Content-Type', 'application/json');
@@ -143,8 +148,10 @@
 
   /** Documents read from dropped or chosen files; empty: use the text box. */
   let fileDocs = [];
-  /** Texts checked, by id, for "why". */
-  const checkedTexts = new Map();
+  /** Whether the index stores texts (a stored side of "why" needs it). */
+  let storeText = true;
+  /** A check is being sent (a second submit waits for it). */
+  let inFlight = false;
 
   function htmlToText(html) {
     // DOMParser makes an inert document: its scripts never run.
@@ -178,12 +185,18 @@
   async function readFiles(files) {
     const docs = [];
     for (const f of files) {
-      if (f.size > limits.body) {
-        throw new Failure(`${f.name} is ${size(f.size)}; this service takes at most ${size(limits.body)} a request (--max-body). Split it.`);
+      const lower = f.name.toLowerCase();
+      const lines = lower.endsWith('.jsonl') || lower.endsWith('.ndjson');
+      // JSON Lines are sent in batches that fit the limits; any other file
+      // is one document, which must fit one request.
+      if (!lines && f.size > limits.body) {
+        throw new Failure(`${f.name} is ${size(f.size)}; this service takes at most ${size(limits.body)} a request (--max-body).`);
+      }
+      if (f.size > MAX_FILE) {
+        throw new Failure(`${f.name} is ${size(f.size)}; the page reads files of at most ${size(MAX_FILE)}. Split it, or send it with \`lookalike index add\`.`);
       }
       const text = await f.text();
-      const lower = f.name.toLowerCase();
-      if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) docs.push(...readJsonLines(f.name, text));
+      if (lines) docs.push(...readJsonLines(f.name, text));
       else if (lower.endsWith('.html') || lower.endsWith('.htm') || f.type === 'text/html') docs.push({ id: f.name, text: htmlToText(text) });
       else docs.push({ id: f.name, text });
     }
@@ -204,7 +217,18 @@
     }
   }
 
-  $('check-file').addEventListener('change', (ev) => takeFiles(ev.target.files));
+  $('check-file').addEventListener('change', async (ev) => {
+    await takeFiles(ev.target.files);
+    // Choosing the same file again must be noticed.
+    ev.target.value = '';
+  });
+  // Typing a text means checking the text, not the files chosen before.
+  $('check-text').addEventListener('input', () => {
+    if (fileDocs.length > 0) {
+      fileDocs = [];
+      $('file-summary').textContent = 'The files chosen before are set aside: Check sends the text box.';
+    }
+  });
   const drop = $('drop');
   drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
@@ -266,6 +290,7 @@
 
   $('check-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    if (inFlight) return;
     const status = $('check-status');
     const progress = $('check-progress');
     const button = $('check-button');
@@ -282,25 +307,44 @@
       say(status, e.message, true);
       return;
     }
+    for (const d of docs) {
+      // One document alone must fit one request.
+      const n = bytes(JSON.stringify(d)) + 64;
+      if (n > limits.body) {
+        say(status, `${d.id} takes ${size(n)} as JSON; this service takes requests of at most ${size(limits.body)} (--max-body). Nothing was sent.`, true);
+        return;
+      }
+    }
     const store = $('check-store').checked;
     const parts = batches(docs);
     const total = docs.reduce((s, d) => s + bytes(d.text), 0) || 1;
     let sent = 0;
     button.disabled = true;
+    inFlight = true;
     progress.hidden = false;
     progress.value = 0;
     say(status, `Checking ${docs.length} document${docs.length === 1 ? '' : 's'}…`, false);
     const results = [];
+    const texts = [];
     try {
       for (const [i, part] of parts.entries()) {
         const partBytes = part.reduce((s, d) => s + bytes(d.text), 0);
-        const answer = await api('POST', store ? '/v1/documents' : '/v1/query', { documents: part }, (loaded, all) => {
-          progress.value = (sent + (all ? partBytes * loaded / all : 0)) / total;
-        });
+        let answer;
+        try {
+          answer = await api('POST', store ? '/v1/documents' : '/v1/query', { documents: part }, (loaded, all) => {
+            progress.value = (sent + (all ? partBytes * loaded / all : 0)) / total;
+          });
+        } catch (e) {
+          // The service names fields within this batch: say which document.
+          const at = /^documents\[(\d+)\]/.exec(e.field || '');
+          const which = at && part[Number(at[1])] ? ` Document ${part[Number(at[1])].id}.` : '';
+          const before = results.length && store ? ` The ${results.length} checked before it were stored where new.` : '';
+          throw new Failure(e.message + which + before, e.status, e.code);
+        }
         sent += partBytes;
         progress.value = sent / total;
         if (parts.length > 1) say(status, `Checked batch ${i + 1} of ${parts.length}…`, false);
-        part.forEach((d) => checkedTexts.set(d.id, d.text));
+        texts.push(...part.map((d) => d.text));
         results.push(...answer.results);
       }
       const found = results.filter((r) => r.matches.length > 0).length;
@@ -309,9 +353,10 @@
       say(status, e.message + (results.length ? ` (${results.length} checked before it failed)` : ''), true);
     } finally {
       button.disabled = false;
+      inFlight = false;
       progress.hidden = true;
     }
-    if (results.length) showResults(results);
+    if (results.length) showResults(results, texts);
     if (store) {
       // The next text stored must not reuse this one's id.
       if (results.some((r) => r.stored)) $('check-id').value = '';
@@ -320,11 +365,11 @@
     }
   });
 
-  function showResults(results) {
+  function showResults(results, texts) {
     const list = $('results-list');
     list.replaceChildren();
     $('results-empty').hidden = true;
-    for (const r of results) {
+    for (const [k, r] of results.entries()) {
       const stored = r.stored ? el('span', { class: 'badge stored', text: 'stored' })
         : el('span', { class: 'badge', text: r.note ? `not stored: ${r.note}` : 'not stored' });
       const card = el('article', { class: 'result', 'data-id': r.id }, el('h4', {}, r.id, ' ', stored));
@@ -334,9 +379,12 @@
         const ol = el('ol', { class: 'matches' });
         for (const m of r.matches) {
           const meta = [m.source, when(m.timestamp)].filter(Boolean).join(' · ');
+          const why = storeText
+            ? el('button', { type: 'button', class: 'why', text: 'Why?', 'aria-label': `Why ${r.id} matches ${m.id}`, onclick: (ev) => showWhy(texts[k], r.id, m.id, ev.currentTarget) })
+            : el('span', { class: 'hint', text: '—', title: 'The index keeps no texts (created without --store-text): nothing to align.' });
           ol.append(el('li', { 'data-match': m.id },
-            el('button', { type: 'button', class: 'why', text: 'Why?', 'aria-label': `Why ${r.id} matches ${m.id}`, onclick: () => showWhy(r.id, m.id) }),
-            el('span', { class: 'sim', text: percent(m.similarity), title: 'similarity of the two texts (Jaccard of word 5-grams)' }),
+            why,
+            el('span', { class: 'sim', text: percent(m.similarity), title: 'similarity of the two texts (Jaccard of their shingle sets)' }),
             el('span', { class: 'who' }, m.id, el('span', { class: 'relation', text: m.relation })),
             meta ? el('span', { class: 'meta', text: meta }) : null));
         }
@@ -349,10 +397,15 @@
 
   // ---- why ------------------------------------------------------------------
 
-  async function showWhy(checkedId, storedId) {
+  /** Answers to an older "why" that arrive after a newer one are dropped. */
+  let whyAsked = 0;
+  let whyOpener = null;
+
+  async function showWhy(text, checkedId, storedId, opener) {
+    const asked = ++whyAsked;
+    whyOpener = opener || null;
     const panel = $('why');
     const figures = $('why-figures');
-    const text = checkedTexts.get(checkedId);
     panel.hidden = false;
     figures.replaceChildren(el('dt', { text: 'comparing' }), el('dd', { text: `${checkedId} with stored ${storedId}…` }));
     showView('');
@@ -362,6 +415,7 @@
         b: { id: storedId },
         view: true,
       });
+      if (asked !== whyAsked) return;
       const f = answer.figures;
       const s = f.story || {};
       const rows = [
@@ -377,6 +431,7 @@
       figures.replaceChildren(...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })]));
       showView(answer.view || '');
     } catch (e) {
+      if (asked !== whyAsked) return;
       figures.replaceChildren(el('dt', { text: 'problem' }), el('dd', { class: 'problem', text: e.message }));
     }
     panel.scrollIntoView({ block: 'start' });
@@ -395,8 +450,11 @@
   }
 
   function closeWhy() {
+    whyAsked++;
     $('why').hidden = true;
     showView('');
+    // Back to where the reader was.
+    if (whyOpener && whyOpener.isConnected) whyOpener.focus();
   }
   $('why-close').addEventListener('click', closeWhy);
   document.addEventListener('keydown', (ev) => {
@@ -422,7 +480,10 @@
     async function remove() {
       try {
         await api('DELETE', `/v1/documents/${encodeURIComponent(d.id)}`);
+        // Keep the keyboard's place: the next row, or the list's button.
+        const next = row.nextElementSibling || row.previousElementSibling;
         row.remove();
+        (next ? next.querySelector('button') : $('recent-refresh')).focus();
         say($('browse-status'), `Removed ${d.id}.`, false);
         loadStats();
       } catch (e) {
@@ -439,8 +500,13 @@
     return row;
   }
 
+  let browsing = false;
+
   async function loadRecent(more) {
     const tbody = $('recent-body');
+    if (more && (nextBefore === null || nextBefore === undefined || browsing)) return;
+    browsing = true;
+    $('recent-more').disabled = true;
     try {
       const q = more && nextBefore !== null ? `?limit=20&before=${nextBefore}` : '?limit=20';
       const page = await api('GET', '/v1/documents' + q);
@@ -451,6 +517,9 @@
       if (!more) say($('browse-status'), page.documents.length ? '' : 'The index is empty.', false);
     } catch (e) {
       say($('browse-status'), e.message, true);
+    } finally {
+      browsing = false;
+      $('recent-more').disabled = false;
     }
   }
 
@@ -483,6 +552,7 @@
     const list = $('stats-list');
     try {
       const s = await api('GET', '/v1/stats');
+      storeText = Boolean(s.spec.store_text);
       const fp = s.spec.fingerprint || {};
       const sh = fp.shingle || {};
       const rows = [

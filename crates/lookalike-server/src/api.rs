@@ -620,7 +620,8 @@ pub struct CompareResponse {
     pub figures: Comparison,
     /// With `view`: a self-contained HTML page of the two texts side by
     /// side, shared passages highlighted and linked, differences marked.
-    /// Every text in it is escaped; show it in a sandboxed frame.
+    /// Every text in it is escaped. Made for a sandboxed frame's `srcdoc`:
+    /// its links to the other side are `about:srcdoc#b-p1`.
     pub view: Option<String>,
 }
 
@@ -663,7 +664,12 @@ async fn compare(
             .map_err(|e| ApiError::invalid(e.to_string()))?;
         let view = req.view.then(|| {
             let al = AlignConfig::default().align(&a, &b);
+            // Shown as a frame's `srcdoc`, whose links resolve against the
+            // embedding page: `#b-p1` would load the page into the frame.
+            // `about:srcdoc#b-p1` stays in the frame. (Texts are escaped,
+            // so `href="#` can only be the renderer's own links.)
             lookalike::render::html(&a_name, &a, &b_name, &b, &al)
+                .replace("href=\"#", "href=\"about:srcdoc#")
         });
         Ok(CompareResponse { figures, view })
     })

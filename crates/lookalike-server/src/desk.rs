@@ -15,9 +15,12 @@
 //!   `Origin` header (every browser sends one on a cross-site POST or
 //!   DELETE, which a plain form could otherwise fire at the service) must
 //!   come from the service's own origin or from one named by
-//!   `--allow-origin`. Without a token the service's own origin must also be
-//!   a loopback name, so a web site whose name was pointed at 127.0.0.1
-//!   (DNS rebinding) is refused too.
+//!   `--allow-origin`; one marked `Sec-Fetch-Site: cross-site` is refused
+//!   the same way. Without a token, a browser's request (it carries
+//!   `Origin` or `Sec-Fetch-Mode`) must name the service by `localhost` or
+//!   an IP address: a web site whose own name was pointed at 127.0.0.1
+//!   (DNS rebinding) would otherwise read the index with same-origin GETs,
+//!   which carry no `Origin`. Programs (no such headers) are not affected.
 //! - **What the page may do.** A Content-Security-Policy allows scripts and
 //!   styles from the service only; the aligned view is a sandboxed frame
 //!   (no scripts at all) filled with the HTML of `lookalike::render::html`,
@@ -111,7 +114,9 @@ pub async fn loopback_unless_token(
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
-        if !peer.is_some_and(|ip| ip.is_loopback()) {
+        // `[::]` listens on IPv4 too; its IPv4 peers arrive as
+        // `::ffff:127.0.0.1`.
+        if !peer.is_some_and(|ip| ip.to_canonical().is_loopback()) {
             return ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -123,40 +128,75 @@ pub async fn loopback_unless_token(
     next.run(req).await
 }
 
-/// Whether `host` (a Host header: name or address, maybe a port) names this
-/// machine's loopback interface or the address the service listens on.
-fn is_local_host(host: &str, listen: SocketAddr) -> bool {
-    let name = match host.strip_prefix('[') {
+/// The name or address in a Host header, without its port.
+fn host_name(host: &str) -> &str {
+    match host.strip_prefix('[') {
         // [::1]:7878
         Some(rest) => rest.split(']').next().unwrap_or(""),
         None => host.rsplit_once(':').map_or(host, |(name, _)| name),
-    };
+    }
+}
+
+/// Whether `host` (a Host header: name or address, maybe a port) names this
+/// machine's loopback interface or the address the service listens on.
+fn is_local_host(host: &str, listen: SocketAddr) -> bool {
+    let name = host_name(host);
     if name.eq_ignore_ascii_case("localhost") {
         return true;
     }
     match name.parse::<IpAddr>() {
-        Ok(ip) => ip.is_loopback() || (ip == listen.ip() && !ip.is_unspecified()),
+        Ok(ip) => {
+            let ip = ip.to_canonical();
+            ip.is_loopback() || (ip == listen.ip().to_canonical() && !ip.is_unspecified())
+        }
         Err(_) => false,
     }
+}
+
+/// Whether `host` is `localhost` or an IP address: names a DNS rebinding
+/// attack cannot use (it needs a name of its own pointed at this machine).
+fn is_unrebindable(host: &str) -> bool {
+    let name = host_name(host);
+    name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok()
 }
 
 /// Refuse browser requests from other origins (see the module's notes).
 /// Requests without an `Origin` header (curl, programs, the page's own
 /// same-origin reads) pass.
 pub fn check_origin(headers: &HeaderMap, state: &State) -> Result<(), ApiError> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().unwrap_or("");
-    if state.allow_origins.iter().any(|o| o == origin) {
+    let text = |name: &str| headers.get(name).and_then(|h| h.to_str().ok());
+    let host = text("host").unwrap_or("");
+    let from_browser = headers.contains_key(header::ORIGIN) || text("sec-fetch-mode").is_some();
+    if state.token.is_none() && from_browser && !is_unrebindable(host) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "a browser reached this service as {host:?}; without --token-file it answers browsers only at localhost or an IP address (a web site's own name pointed at this machine must not read the index): use http://localhost:PORT/, or restart it with --token-file"
+            ),
+        ));
+    }
+    let origin = text("origin");
+    if let Some(origin) = origin
+        && state.allow_origins.iter().any(|o| o == origin)
+    {
         return Ok(());
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let same_origin = !host.is_empty() && origin == format!("http://{host}");
-    if same_origin && (state.token.is_some() || is_local_host(host, state.listen)) {
+    let cross_site = text("sec-fetch-site") == Some("cross-site");
+    let Some(origin) = origin else {
+        if cross_site {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "cross_origin",
+                "requests from other web sites are refused; restart the service with --allow-origin ORIGIN to let one call it",
+            ));
+        }
+        return Ok(());
+    };
+    // The page as served (http), or behind a proxy that adds TLS (https).
+    let same_origin = !host.is_empty()
+        && (origin == format!("http://{host}") || origin == format!("https://{host}"));
+    if same_origin && !cross_site && (state.token.is_some() || is_local_host(host, state.listen)) {
         return Ok(());
     }
     Err(ApiError::new(
@@ -207,5 +247,22 @@ mod tests {
             assert!(!is_local_host(h, any), "{h}");
         }
         assert!(is_local_host("192.168.1.5:7878", lan));
+        assert!(is_local_host("[::ffff:127.0.0.1]:7878", any));
+        for h in [
+            "localhost:1",
+            "10.0.0.2:7878",
+            "[fe80::1]:7878",
+            "127.0.0.1",
+        ] {
+            assert!(is_unrebindable(h), "{h}");
+        }
+        for h in [
+            "evil.example:7878",
+            "localhost.evil.example",
+            "7f000001.example",
+            "",
+        ] {
+            assert!(!is_unrebindable(h), "{h}");
+        }
     }
 }

@@ -94,6 +94,11 @@ fn the_page_is_for_loopback_unless_there_is_a_token() {
         let (status, _, body) = send(&open, Method::GET, path, REMOTE, &[], "");
         assert_eq!(status, StatusCode::FORBIDDEN, "{path} from another machine");
         assert!(body.contains("--token-file"), "{body}");
+        // `--addr [::]:PORT` takes IPv4 too: 127.0.0.1 arrives mapped.
+        for peer in ["[::ffff:127.0.0.1]:50000", "[::1]:50000"] {
+            let (status, _, _) = send(&open, Method::GET, path, peer, &[], "");
+            assert_eq!(status, StatusCode::OK, "{path} from {peer}");
+        }
     }
     // The limits and the token requirement are written into the page.
     let (_, _, page) = send(&open, Method::GET, "/", LOCAL, &[], "");
@@ -159,7 +164,7 @@ fn browsers_may_call_only_from_the_service_s_own_origin_or_a_named_one() {
         Method::DELETE,
         "/v1/documents/a",
         LOCAL,
-        &[("origin", "null")],
+        &[("origin", "null"), ("host", "127.0.0.1:7878")],
         "",
     );
     assert_eq!(
@@ -177,6 +182,37 @@ fn browsers_may_call_only_from_the_service_s_own_origin_or_a_named_one() {
         ("host", "evil.example:7878"),
     ];
     assert_eq!(post(&s, &rebound).0, StatusCode::FORBIDDEN);
+    // Its same-origin reads carry no Origin, but a browser marks them.
+    for (path, mode) in [
+        ("/v1/documents", "cors"),
+        ("/v1/stats", "cors"),
+        ("/", "navigate"),
+    ] {
+        let headers = [
+            ("host", "evil.example:7878"),
+            ("sec-fetch-mode", mode),
+            ("sec-fetch-site", "same-origin"),
+        ];
+        let (status, _, body) = send(&s, Method::GET, path, LOCAL, &headers, "");
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+    }
+    // An IP address or localhost cannot be rebound; programs send no such
+    // headers and are not affected.
+    let browser_by_ip = [("host", "127.0.0.1:7878"), ("sec-fetch-mode", "cors")];
+    let (status, _, _) = send(&s, Method::GET, "/v1/stats", LOCAL, &browser_by_ip, "");
+    assert_eq!(status, StatusCode::OK);
+    let program = [("host", "evil.example:7878")];
+    let (status, _, _) = send(&s, Method::GET, "/v1/stats", LOCAL, &program, "");
+    assert_eq!(status, StatusCode::OK);
+    // A cross-site request without an Origin (a navigation, an image) is
+    // refused too.
+    let cross = [
+        ("host", "127.0.0.1:7878"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-mode", "no-cors"),
+    ];
+    let (status, _, _) = send(&s, Method::GET, "/v1/stats", LOCAL, &cross, "");
+    assert_eq!(status, StatusCode::FORBIDDEN);
     // With a token, the service's own origin under any name is fine (the
     // token is what protects it).
     let dir2 = tempfile::tempdir().expect("tempdir");
@@ -340,6 +376,11 @@ fn compare_gives_the_figures_and_an_escaped_view() {
     );
     assert!(view.contains("new &lt;one&gt;"), "{view}");
     assert!(view.contains("<span class=\"edit\">seven</span>"), "{view}");
+    assert!(
+        view.contains("href=\"about:srcdoc#b-p1\""),
+        "links stay in the frame: {view}"
+    );
+    assert!(!view.contains("href=\"#"), "{view}");
     // Without `view`, figures only; a missing id is a 404 naming the field.
     let req = json!({"a": {"text": edit}, "b": {"id": "story"}});
     let (_, _, body) = send(

@@ -258,6 +258,24 @@ impl Browser {
         );
     }
 
+    /// Click the left mouse button at (x, y) in the viewport's CSS pixels.
+    pub fn click_at(&mut self, x: f64, y: f64) {
+        for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                json!({"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}),
+            );
+        }
+    }
+
+    /// Move the mouse to (x, y) (away from what it hovered).
+    pub fn move_mouse(&mut self, x: f64, y: f64) {
+        self.call(
+            "Input.dispatchMouseEvent",
+            json!({"type": "mouseMoved", "x": x, "y": y}),
+        );
+    }
+
     /// Resize the viewport (`mobile`: a phone's, with touch metrics).
     pub fn resize(&mut self, width: u32, height: u32, mobile: bool) {
         self.call(
