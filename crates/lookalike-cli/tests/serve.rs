@@ -93,6 +93,28 @@ fn serves_over_loopback_and_stops_cleanly_on_sigterm() {
     assert_whole(&ix, &acked, "after SIGTERM");
 }
 
+/// A second process cannot use an index the service holds, and is told
+/// why in words that name the cause (not "not a lookalike index").
+#[test]
+fn a_second_process_is_told_the_index_is_in_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ix = dir.path().join("held.redb");
+    create_index(&ix, &[]);
+    let _server = Server::start(&ix, &[]);
+    let o = bin()
+        .args(["index", "stats"])
+        .arg(&ix)
+        .output()
+        .expect("run lookalike");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("in use") && err.contains("lookalike serve"),
+        "{err}"
+    );
+    assert!(!err.contains("not a lookalike index"), "{err}");
+}
+
 /// How many times each crash harness kills its process.
 const KILLS: usize = 50;
 

@@ -343,6 +343,40 @@ fn unpack_keys(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
         .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
 }
 
+/// Why a file could not be opened as a database, in words that name the
+/// real cause.
+fn open_error(path: &Path, e: redb::DatabaseError) -> Error {
+    use redb::{DatabaseError, StorageError};
+    let message = match e {
+        DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
+            "in use: another process has it open (one process at a time: a running `lookalike serve` \
+             or another `index add`); send the documents to the service that holds it, or wait \
+             until the other process ends"
+                .to_string()
+        }
+        DatabaseError::Storage(StorageError::Corrupted(why)) if why.contains("magic") => {
+            format!("not a lookalike index (not a database file: {why})")
+        }
+        DatabaseError::Storage(StorageError::Corrupted(why)) => format!(
+            "damaged ({why}); it cannot be read safely: restore it from a backup, or rebuild it \
+             from the documents"
+        ),
+        DatabaseError::Storage(StorageError::Io(io)) if io.to_string().contains("magic number") => {
+            format!("not a lookalike index (not a database file: {io})")
+        }
+        DatabaseError::Storage(StorageError::Io(io))
+            if io.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            "damaged: the file ends early (cut short?); restore it from a backup, or rebuild it \
+             from the documents"
+                .to_string()
+        }
+        DatabaseError::Storage(StorageError::Io(io)) => format!("cannot read it: {io}"),
+        other => format!("not a lookalike index ({other})"),
+    };
+    err(path, message)
+}
+
 fn lock_err(path: &Path) -> Error {
     err(
         path,
@@ -387,8 +421,14 @@ impl Index {
                 "no such index file; create it with `lookalike index create`",
             ));
         }
-        let mut db =
-            Database::open(path).map_err(|e| err(path, format!("not a lookalike index ({e})")))?;
+        // redb trusts a plain open's file and may panic on a page damaged
+        // outside it; checking every page's checksum first turns damage into
+        // an error, at the cost of reading the file once more (loading the
+        // buckets below reads most of it anyway).
+        let mut db = Database::builder()
+            .set_check_integrity_on_open(true)
+            .open(path)
+            .map_err(|e| open_error(path, e))?;
         let (format, spec) = {
             let tx = db.begin_read().map_err(|e| err(path, e))?;
             let meta = tx

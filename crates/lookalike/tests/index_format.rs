@@ -7,7 +7,11 @@
 //! `fixtures/index-v3.redb` was made the same way by format version 3, then
 //! given one more document, with a source and a timestamp, through
 //! `index add index-v3.redb -` (a JSON Lines record on standard input).
-//! Never regenerate them: add a new fixture for a new format version.
+//! `fixtures/index-v4.redb` was made the same way by format version 4 (the
+//! dated note through `index add index-v4.redb - --source-field source
+//! --time-field timestamp`).
+//! Never regenerate them: add a new fixture for a new format version (a
+//! test fails until the current version has one).
 //! Opening one upgrades it in place (format 2 added the `times` table,
 //! format 3 replaced the bucket table by per-document band keys, format 4
 //! stores short shingle sets and no signature), so the tests work on a copy.
@@ -110,4 +114,39 @@ fn format_v3_fixture_opens_and_matches() {
     assert!(r[0].stored);
     assert!(r[0].matches.iter().any(|m| m.id == "repost.txt"));
     assert!(index.verify().expect("verify").is_empty());
+}
+
+#[test]
+fn format_v4_fixture_opens_as_it_is_and_matches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = copy_of("index-v4.redb", &dir);
+    let index = Index::open(&path).expect("a format-4 index opens");
+    let upgraded = index.upgraded_from();
+    assert!(
+        FORMAT_VERSION == 4 && upgraded.is_none() || upgraded == Some(4),
+        "format 4 is read as it is, or upgraded once the format moves on"
+    );
+    opens_whole_and_matches(&index, 6);
+    let dated = index.get("dated-note").expect("get").expect("stored");
+    assert_eq!(dated.source.as_deref(), Some("harbour-desk"));
+    assert_eq!(dated.timestamp, Some(1_710_144_000));
+}
+
+/// The format version cannot move on without a frozen fixture of the
+/// version it moves to (made by `index create` and `index add` as above).
+#[test]
+fn the_current_format_has_a_frozen_fixture() {
+    let fixture = here()
+        .join("tests/fixtures")
+        .join(format!("index-v{FORMAT_VERSION}.redb"));
+    assert!(
+        fixture.is_file(),
+        "no fixture for format {FORMAT_VERSION}: make {} with this build (see the top of this file)",
+        fixture.display()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index =
+        Index::open(&copy_of(&format!("index-v{FORMAT_VERSION}.redb"), &dir)).expect("opens");
+    assert_eq!(index.upgraded_from(), None);
+    assert_eq!(index.stats().expect("stats").format, FORMAT_VERSION);
 }

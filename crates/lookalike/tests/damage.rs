@@ -1,0 +1,207 @@
+//! Damaged index files: copies of a 2,000-document index, each damaged one
+//! way (random bytes over 4 KiB at a random place, cut short at a random
+//! length, a 4 KiB page zeroed, two pages swapped), then opened, verified,
+//! queried and read. Every operation must give a clean error or the answer
+//! the undamaged index gives; a panic, or a wrong answer given as if all
+//! were well, fails the test.
+//!
+//! `LOOKALIKE_DAMAGE_CASES=N` runs N cases (default 500).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use lookalike::fingerprint::Fingerprinter;
+use lookalike::index::{CheckOptions, Checked, Index, IndexSpec, NewDoc};
+use lookalike::synth::{Rng, Vocabulary};
+
+const DOCUMENTS: usize = 2_000;
+const PAGE: usize = 4096;
+
+/// The corpus: documents of 60 words, every tenth an edit of the one
+/// before, so queries have matches to find.
+fn corpus() -> Vec<NewDoc> {
+    let vocab = Vocabulary::new(5_000, 11);
+    let mut rng = Rng::new(12);
+    let mut docs: Vec<NewDoc> = Vec::with_capacity(DOCUMENTS);
+    for i in 0..DOCUMENTS {
+        let words = match docs.last() {
+            Some(prev) if i % 10 == 9 => {
+                let prev: Vec<String> = prev.text.split(' ').map(String::from).collect();
+                vocab.edit(&mut rng, &prev, 0.05)
+            }
+            _ => vocab.document(&mut rng, 60),
+        };
+        docs.push(NewDoc {
+            id: format!("doc-{i}"),
+            text: words.join(" "),
+            source: Some("wire".into()),
+            timestamp: Some(1_700_000_000 + i as i64 * 60),
+        });
+    }
+    docs
+}
+
+/// Queries: light edits of stored documents and new texts.
+fn queries(docs: &[NewDoc]) -> Vec<NewDoc> {
+    let vocab = Vocabulary::new(5_000, 11);
+    let mut rng = Rng::new(13);
+    (0..24)
+        .map(|i| {
+            let text = if i % 3 == 2 {
+                vocab.document(&mut rng, 60).join(" ")
+            } else {
+                let base = &docs[(i * 83) % DOCUMENTS].text;
+                let words: Vec<String> = base.split(' ').map(String::from).collect();
+                vocab.edit(&mut rng, &words, 0.05).join(" ")
+            };
+            NewDoc {
+                id: format!("query-{i}"),
+                text,
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
+/// Everything the harness asks of an index, as one comparable value.
+#[derive(Debug, PartialEq)]
+struct Answers {
+    matches: Vec<Checked>,
+    texts: Vec<Option<String>>,
+    documents: u64,
+}
+
+/// What one damaged copy did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// An operation returned an error (or `verify` reported damage).
+    CleanError,
+    /// Every operation succeeded and agreed with the undamaged index.
+    Correct,
+    /// Every operation succeeded, `verify` found nothing, and an answer differed.
+    Wrong,
+    /// Something panicked.
+    Panic,
+}
+
+fn ask(path: &Path, queries: &[NewDoc]) -> Result<(Answers, Vec<String>), lookalike::Error> {
+    let index = Index::open(path)?;
+    let problems = index.verify()?;
+    let matches = index.check_batch(queries, &CheckOptions::default())?;
+    let texts = (0..DOCUMENTS)
+        .step_by(97)
+        .map(|i| Ok(index.get(&format!("doc-{i}"))?.and_then(|d| d.text)))
+        .collect::<Result<Vec<_>, lookalike::Error>>()?;
+    let documents = index.stats()?.documents;
+    Ok((
+        Answers {
+            matches,
+            texts,
+            documents,
+        },
+        problems,
+    ))
+}
+
+fn damage(pristine: &[u8], case: u64) -> Vec<u8> {
+    let mut rng = Rng::new(0xda3a_6e00 + case);
+    let mut bytes = pristine.to_vec();
+    let len = bytes.len();
+    match case % 4 {
+        0 => {
+            let at = rng.below((len - PAGE) as u64) as usize;
+            for b in &mut bytes[at..at + PAGE] {
+                *b = rng.next_u64() as u8;
+            }
+        }
+        1 => bytes.truncate(rng.below(len as u64) as usize),
+        2 => {
+            let page = rng.below((len / PAGE) as u64) as usize;
+            bytes[page * PAGE..(page + 1) * PAGE].fill(0);
+        }
+        _ => {
+            let pages = len / PAGE;
+            let a = rng.below(pages as u64) as usize;
+            let b = (a + 1 + rng.below(pages as u64 - 1) as usize) % pages;
+            for i in 0..PAGE {
+                bytes.swap(a * PAGE + i, b * PAGE + i);
+            }
+        }
+    }
+    bytes
+}
+
+#[test]
+fn damaged_index_files_give_a_clean_error_or_the_right_answer() {
+    let cases: u64 = std::env::var("LOOKALIKE_DAMAGE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("pristine.redb");
+    let spec = IndexSpec::new(&Fingerprinter::default(), 0.4, true).expect("spec");
+    let docs = corpus();
+    {
+        let index = Index::create(&path, spec).expect("create");
+        let add = CheckOptions {
+            store: true,
+            window: None,
+        };
+        for batch in docs.chunks(250) {
+            index.check_batch(batch, &add).expect("add");
+        }
+    }
+    let queries = queries(&docs);
+    let (reference, problems) = ask(&path, &queries).expect("the undamaged index answers");
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(
+        reference
+            .matches
+            .iter()
+            .filter(|c| !c.matches.is_empty())
+            .count()
+            >= 12,
+        "the queries find matches"
+    );
+    let pristine = std::fs::read(&path).expect("read");
+
+    // redb's own panics print their message; keep the test's output readable.
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        if std::env::var_os("LOOKALIKE_DAMAGE_DEBUG").is_some() {
+            eprintln!("PANIC {info}");
+        }
+    }));
+    let mut tally = std::collections::BTreeMap::new();
+    let mut failures = Vec::new();
+    for case in 0..cases {
+        let copy = dir.path().join(format!("damaged-{case}.redb"));
+        std::fs::write(&copy, damage(&pristine, case)).expect("write copy");
+        let outcome = match catch_unwind(AssertUnwindSafe(|| ask(&copy, &queries))) {
+            Err(_) => Outcome::Panic,
+            Ok(Err(e)) => {
+                let message = e.to_string();
+                assert!(
+                    message.contains(&copy.display().to_string()),
+                    "case {case}: the error does not name the file: {message}"
+                );
+                Outcome::CleanError
+            }
+            Ok(Ok((_, problems))) if !problems.is_empty() => Outcome::CleanError,
+            Ok(Ok((answers, _))) if answers == reference => Outcome::Correct,
+            Ok(Ok(_)) => Outcome::Wrong,
+        };
+        *tally.entry(format!("{outcome:?}")).or_insert(0) += 1;
+        if matches!(outcome, Outcome::Panic | Outcome::Wrong) {
+            failures.push((case, outcome));
+        }
+        let _ = std::fs::remove_file(&copy);
+    }
+    std::panic::set_hook(quiet);
+    eprintln!("damage harness: {cases} cases: {tally:?}");
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} damaged copies panicked or answered wrongly (case, outcome): {failures:?}; tally {tally:?}",
+        failures.len()
+    );
+}
