@@ -200,6 +200,19 @@ fn desk_checks_explains_stores_lists_and_removes() {
         json!(1),
         "only the story matches"
     );
+    // Nothing jumped while the lists, the stats and the results arrived:
+    // the cumulative layout shift stays under 0.1 (the Web Vitals "good").
+    let shift = b.eval(
+        "new Promise(done => { let total = 0; \
+           new PerformanceObserver(list => { for (const e of list.getEntries()) if (!e.hadRecentInput) total += e.value; }) \
+             .observe({type: 'layout-shift', buffered: true}); \
+           setTimeout(() => done(total), 300); })",
+    );
+    eprintln!("desk: cumulative layout shift {shift}");
+    assert!(
+        shift.as_f64().is_some_and(|s| s < 0.1),
+        "layout shift {shift}"
+    );
     let sim = b.eval("document.querySelector('#results-list li .sim').textContent");
     assert!(sim.as_str().is_some_and(|s| s.ends_with('%')), "{sim}");
     let stored_badge = b.eval("document.querySelector('#results-list .badge').textContent");
