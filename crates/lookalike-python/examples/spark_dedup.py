@@ -10,9 +10,8 @@ from pathlib import Path
 
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
-from pyspark.sql import SparkSession
-
 import lookalike.spark
+from pyspark.sql import SparkSession
 
 root = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parents[3] / "examples" / "news")
 spark = (
@@ -20,7 +19,9 @@ spark = (
     .config("spark.ui.showConsoleProgress", "false").getOrCreate()
 )
 spark.sparkContext.setLogLevel("ERROR")
-rows = [{"id": str(p.relative_to(root)), "text": p.read_text()} for p in sorted(root.rglob("*.txt"))]
+rows = [
+    {"id": str(p.relative_to(root)), "text": p.read_text()} for p in sorted(root.rglob("*.txt"))
+]
 df = spark.createDataFrame(rows)
 
 out = lookalike.spark.dedup(df, text_col="text", id_col="id", threshold=0.4)

@@ -8,10 +8,9 @@ import random
 import subprocess
 from pathlib import Path
 
+import lookalike
 import pyarrow as pa
 import pytest
-
-import lookalike
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "crates" / "lookalike" / "tests" / "golden" / "fingerprints.json"
@@ -53,10 +52,10 @@ def test_inputs_of_every_arrow_kind_give_one_answer():
 def groups_of(ids, table) -> tuple[set, set]:
     """Groups of two or more (as frozensets of ids) and the kept ids."""
     by_group: dict = {}
-    for i, g in zip(ids, table["group"].to_pylist()):
+    for i, g in zip(ids, table["group"].to_pylist(), strict=True):
         by_group.setdefault(g, set()).add(i)
     groups = {frozenset(m) for m in by_group.values() if len(m) > 1}
-    kept = {i for i, k in zip(ids, table["kept"].to_pylist()) if k}
+    kept = {i for i, k in zip(ids, table["kept"].to_pylist(), strict=True) if k}
     return groups, kept
 
 
@@ -120,7 +119,7 @@ def test_story_judgment_gives_the_cli_groups_on_a_templated_corpus(cli, tmp_path
     times = [f"2026-03-{1 + rng.randrange(5):02}T{rng.randrange(24):02}:00:00Z" for _ in docs]
     path = tmp_path / "site.jsonl"
     path.write_text("".join(json.dumps({"id": i, "text": t, "timestamp": ts}) + "\n"
-                            for i, t, ts in zip(ids, docs, times)))
+                            for i, t, ts in zip(ids, docs, times, strict=True)))
     table = pa.table({"id": ids, "text": docs, "timestamp": times})
     got = groups_of(ids, lookalike.dedup(table, judge="story", time_column="timestamp"))
     want = cli_groups(cli, path, ids, "--judge", "story", "--time-field", "timestamp")
@@ -234,7 +233,12 @@ def test_index_create_refuses_an_existing_file(tmp_path):
         (lambda: lookalike.signatures(["a"], slots=0), "sketch size"),
         (lambda: lookalike.Index("/nonexistent/dir/x.redb"), "x.redb"),
         (lambda: lookalike.Index("y.redb"), "y.redb"),
-        (lambda: lookalike.Index.create("y.redb").add(pa.table({"id": ["a"], "text": ["b"], "timestamp": ["soon"]})), "timestamp"),
+        (
+            lambda: lookalike.Index.create("y.redb").add(
+                pa.table({"id": ["a"], "text": ["b"], "timestamp": ["soon"]})
+            ),
+            "timestamp",
+        ),
     ],
 )
 def test_bad_input_raises_a_named_error(call, message, tmp_path, monkeypatch):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
-from test_core import cli_groups
-
 import lookalike
+import pytest
+from test_core import cli_groups
 
 
 def spark_groups(rows) -> tuple[set, set]:
@@ -21,7 +19,10 @@ def spark_groups(rows) -> tuple[set, set]:
 
 @pytest.mark.parametrize(
     "settings,flags",
-    [({}, []), ({"threshold": 0.8, "keep": "longest"}, ["--threshold", "0.8", "--keep", "longest"])],
+    [
+        ({}, []),
+        ({"threshold": 0.8, "keep": "longest"}, ["--threshold", "0.8", "--keep", "longest"]),
+    ],
 )
 def test_spark_finds_the_cli_groups(spark, cli, corpus, corpus_file, settings, flags):
     # Several partitions, so buckets and pairs really cross the shuffle.
@@ -97,6 +98,8 @@ def test_the_examples_run_and_agree_with_the_cli(example, cli, tmp_path):
     want = set()
     for line in clusters.read_text().splitlines():
         c = json.loads(line)
-        want |= {f"{m['id']}  duplicates  {c['kept']}" for m in c["members"] if m["id"] != c["kept"]}
+        want |= {
+            f"{m['id']}  duplicates  {c['kept']}" for m in c["members"] if m["id"] != c["kept"]
+        }
     got = {line for line in out.splitlines() if "  duplicates  " in line}
     assert want and got == want

@@ -360,7 +360,7 @@ const PARSE_CHUNK_BYTES: usize = 4 << 20;
 
 /// Read JSON Lines from any buffered reader; `display` names it in messages.
 ///
-/// Lines are read a chunk at a time (about [`PARSE_CHUNK_BYTES`]) and parsed
+/// Lines are read a chunk at a time (about `PARSE_CHUNK_BYTES`, 4 MB) and parsed
 /// in parallel, then handed to `sink` in line order, so notices, documents
 /// and the first error come out exactly as a line-by-line reading would give
 /// them, with any number of threads (a test compares the two).

@@ -25,7 +25,7 @@
 //! [`DedupConfig::estimate_margin`] of the threshold. Groups are the connected
 //! components of the pairs that pass, plus the exact-duplicate families
 //! (under the story judgment, each component is then split into stars:
-//! [`Dedup::centred`]).
+//! `Dedup::centred`).
 //!
 //! The candidate pairs depend only on each bucket's content, never on what
 //! was merged before, so the groups are a pure function of the input: the
@@ -1054,7 +1054,7 @@ impl Dedup {
 const CONTAINMENT_KEYS: usize = 16;
 
 /// Centres a member of a split component is compared with before it starts
-/// a group of its own ([`Dedup::centred`]): the cost stays linear in the
+/// a group of its own (`Dedup::centred`): the cost stays linear in the
 /// component's size.
 const CENTRES: usize = 8;
 

@@ -84,7 +84,7 @@ pub fn normalize(text: &str) -> String {
 /// ends at the first ASCII character not followed by non-ASCII. White space is
 /// collapsed while writing, in the same pass. Short islands repeat endlessly
 /// (a letter and a curly apostrophe), so their results are remembered per
-/// thread ([`island_steps`]). A property test checks the result against
+/// thread (`island_steps`). A property test checks the result against
 /// [`normalize_unicode`] on the whole text.
 pub fn normalize_into(text: &str, out: &mut String) {
     let mut w = Collapser::new(std::mem::take(out).into_bytes());

@@ -156,7 +156,7 @@ impl<'a> Iterator for Words<'a> {
 /// them, so the text splits at them into *runs*; a run of ASCII letters and
 /// digits is one word, and only a run holding non-ASCII bytes needs the
 /// character-by-character [`words`]. The separators of 64 bytes are found at
-/// once as a bit mask ([`BlockMasks`]): on x86-64 with AVX2 (checked at run
+/// once as a bit mask (`BlockMasks`): on x86-64 with AVX2 (checked at run
 /// time) by explicit vector comparisons and `movemask`, elsewhere by a
 /// portable loop the compiler vectorises as it can. Tests check both copies
 /// against [`words_reference`].

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import json
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -37,6 +38,7 @@ from ._lookalike import LookalikeError, __version__
 __all__ = [
     "Index",
     "LookalikeError",
+    "__version__",
     "align",
     "band_hashes",
     "compare",
@@ -44,7 +46,6 @@ __all__ = [
     "fingerprints",
     "lsh_params",
     "signatures",
-    "__version__",
 ]
 
 #: Defaults shared with the CLI.
@@ -265,8 +266,8 @@ class Index:
     """
 
     def __init__(self, path: str, *, _create: bool = False, **settings: Any) -> None:
-        s = {"threshold": THRESHOLD, "ngram": NGRAM, "unit": "words", "slots": SLOTS,
-             "seed": 0, "store_text": False}
+        s: dict[str, Any] = {"threshold": THRESHOLD, "ngram": NGRAM, "unit": "words",
+                             "slots": SLOTS, "seed": 0, "store_text": False}
         unknown = set(settings) - set(s)
         if unknown:
             raise LookalikeError(f"unknown settings {sorted(unknown)}; known: {sorted(s)}")
@@ -298,7 +299,7 @@ class Index:
         slots: int = SLOTS,
         seed: int = 0,
         store_text: bool = False,
-    ) -> "Index":
+    ) -> Index:
         """Create a new index file (an error if the file exists)."""
         return cls(path, _create=True, threshold=threshold, ngram=ngram, unit=unit,
                    slots=slots, seed=seed, store_text=store_text)
@@ -347,4 +348,5 @@ class Index:
 
 
 # Last: the pipelines import names defined above (and their engines lazily).
-from . import ray, spark  # noqa: E402
+from . import ray as ray  # noqa: E402
+from . import spark as spark  # noqa: E402

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import (
-    BUCKET_CAP, CENTRES, NGRAM, SLOTS, THRESHOLD, _MAX_ROUNDS, LookalikeError, _check_pipeline,
+    _MAX_ROUNDS,
+    BUCKET_CAP,
+    CENTRES,
+    NGRAM,
+    SLOTS,
+    THRESHOLD,
+    LookalikeError,
+    _check_pipeline,
     _lookalike,
 )
 
@@ -65,7 +71,7 @@ def dedup(
     counts = ray.get([_rows.remote(b) for b in blocks])
     offsets = [sum(counts[:i]) for i in range(len(counts))]
     docs = ray.data.from_arrow_refs(
-        [_numbered.remote(b, o) for b, o in zip(blocks, offsets)]
+        [_numbered.remote(b, o) for b, o in zip(blocks, offsets, strict=True)]
     ).materialize()
 
     outputs = ["length", "exact", "shingles", "signature", "band_hashes"]
@@ -112,7 +118,11 @@ def dedup(
     heads = families.map_batches(heads_of, batch_format="pyarrow").materialize()
 
     def explode(batch: pa.Table) -> pa.Table:
-        # One row (band, key, _pos) per band of each document.
+        # One row (band, key, _pos) per band of each document. numpy comes
+        # with Ray; it is imported here so that `import lookalike` needs
+        # only the package's declared dependencies.
+        import numpy as np
+
         lists = batch["band_hashes"].combine_chunks()
         parents = pc.list_parent_indices(lists).to_numpy()
         offsets = lists.offsets.to_numpy()
@@ -168,7 +178,7 @@ def dedup(
     ids = docs.select_columns(["_pos", "_id"])
 
     def choose(group: pa.Table) -> pa.Table:
-        rows = sorted(zip(group["_pos"].to_pylist(), group["length"].to_pylist()))
+        rows = sorted(zip(group["_pos"].to_pylist(), group["length"].to_pylist(), strict=True))
         if keep == "first":
             kept = rows[0][0]
         else:
@@ -182,7 +192,11 @@ def dedup(
         })
 
     def rooted(batch: pa.Table) -> pa.Table:
-        label = batch["label"] if "label" in batch.column_names else pa.nulls(batch.num_rows, pa.int64())
+        label = (
+            batch["label"]
+            if "label" in batch.column_names
+            else pa.nulls(batch.num_rows, pa.int64())
+        )
         root = pc.coalesce(label, batch["_pos"])
         return pa.table({"_pos": batch["_pos"], "length": batch["length"], "_group_key": root})
 
@@ -211,7 +225,7 @@ def _count_rows(block: pa.Table) -> int:
 
 
 def _number_rows(block: pa.Table, offset: int) -> pa.Table:
-    positions = pa.array(np.arange(offset, offset + block.num_rows), pa.int64())
+    positions = pa.array(range(offset, offset + block.num_rows), pa.int64())
     return block.drop_columns(["_order"]).append_column("_pos", positions)
 
 
@@ -256,13 +270,17 @@ def _components(edges: Any, partitions: int) -> Any:
         )
 
         def lowest(group: pa.Table) -> pa.Table:
-            return pa.table({"v": [group["a"][0].as_py()], "proposed": [pc.min(group["label"]).as_py()]})
+            return pa.table({
+                "v": [group["a"][0].as_py()],
+                "proposed": [pc.min(group["label"]).as_py()],
+            })
 
         proposed = proposals.groupby("a").map_groups(lowest, batch_format="pyarrow")
         stepped = labels.join(proposed, "inner", partitions, on=("v",))
 
         def take_min(batch: pa.Table) -> pa.Table:
-            return pa.table({"v": batch["v"], "label": pc.min_element_wise(batch["label"], batch["proposed"])})
+            label = pc.min_element_wise(batch["label"], batch["proposed"])
+            return pa.table({"v": batch["v"], "label": label})
 
         stepped = stepped.map_batches(take_min, batch_format="pyarrow").materialize()
         # Pointer jumping: each label takes its own label's label.

@@ -20,12 +20,20 @@ Nothing is collected to the driver but counts. Documents are ordered by
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 
 from . import (
-    BUCKET_CAP, CENTRES, NGRAM, SLOTS, THRESHOLD, _MAX_ROUNDS, LookalikeError, _check_pipeline,
+    _MAX_ROUNDS,
+    BUCKET_CAP,
+    CENTRES,
+    NGRAM,
+    SLOTS,
+    THRESHOLD,
+    LookalikeError,
+    _check_pipeline,
     _lookalike,
 )
 
@@ -142,7 +150,7 @@ def dedup(
         "a", "b", "signature_a", "shingles_a", "signature_b", "shingles_b"
     )
     checked_schema = T.StructType(
-        pair_schema.fields + [T.StructField("similarity", T.DoubleType())]
+        [*pair_schema.fields, T.StructField("similarity", T.DoubleType())]
     )
 
     def check(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
