@@ -88,14 +88,20 @@ fn read_u64(
     key: &str,
     p: &Path,
 ) -> Result<u64> {
+    // A missing or short entry is damage, never 0: the next `add` would
+    // write over document 0 and two ids would point at it.
     let v = meta
         .get(key)
         .map_err(|e| err(p, e))?
         .map(|v| v.value().to_vec())
-        .unwrap_or_default();
-    Ok(u64::from_le_bytes(
-        v.as_slice().try_into().unwrap_or([0; 8]),
-    ))
+        .ok_or_else(|| err(p, format!("damaged: no {key:?} entry in the metadata")))?;
+    let bytes: [u8; 8] = v.as_slice().try_into().map_err(|_| {
+        err(
+            p,
+            format!("damaged: the {key:?} entry is {} bytes, not 8", v.len()),
+        )
+    })?;
+    Ok(u64::from_le_bytes(bytes))
 }
 
 /// Everything fixed when an index is created.
@@ -470,7 +476,7 @@ impl Index {
             db.compact()
                 .map_err(|e| err(path, format!("upgraded, but could not compact: {e}")))?;
         }
-        let buckets = load_buckets(&db, path)?;
+        let buckets = load_buckets(&db, path, spec.lsh.bands)?;
         Index::assemble(db, path, spec, buckets, upgrade.then_some(format))
     }
 
@@ -1242,7 +1248,7 @@ fn upgrade(db: &Database, path: &Path, lsh: &LshParams, from: u32) -> Result<()>
 }
 
 /// The bucket map, from every document's band keys.
-fn load_buckets(db: &Database, path: &Path) -> Result<BucketMap> {
+fn load_buckets(db: &Database, path: &Path, band_count: usize) -> Result<BucketMap> {
     let tx = db.begin_read().map_err(|e| err(path, e))?;
     let bands = tx.open_table(BANDS).map_err(|e| err(path, e))?;
     // Streamed into the map, which sorts them by segment: a list of every
@@ -1252,6 +1258,20 @@ fn load_buckets(db: &Database, path: &Path) -> Result<BucketMap> {
         .iter()
         .map_err(|e| err(path, e))?
         .map_while(|r| match r {
+            // A document's keys are 8 bytes for each band; any other length
+            // is damage (`chunks_exact` would drop the rest silently).
+            Ok((k, v)) if v.value().len() != band_count * 8 => {
+                failed = Some(err(
+                    path,
+                    format!(
+                        "damaged: document {} has {} bytes of band keys, not {}",
+                        k.value(),
+                        v.value().len(),
+                        band_count * 8
+                    ),
+                ));
+                None
+            }
             Ok((k, v)) => Some((k.value(), unpack_keys(v.value()).collect::<Vec<_>>())),
             Err(e) => {
                 failed = Some(err(path, e));
@@ -1435,6 +1455,52 @@ mod tests {
         assert_eq!(cut[2 + 16], 12);
         cut[2 + 16] = 11;
         assert!(postcard::from_bytes::<StoredDoc>(&cut).is_err());
+    }
+
+    /// Metadata or band keys that are missing or the wrong size are damage,
+    /// reported as such, never read as zeros or cut short.
+    #[test]
+    fn damaged_metadata_and_keys_are_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spec = IndexSpec::new(&Fingerprinter::default(), 0.4, false).expect("spec");
+        let text = "the harbour bridge will close for six weeks from monday while engineers work";
+        let damaged = |name: &str, harm: &dyn Fn(&redb::WriteTransaction)| {
+            let path = dir.path().join(name);
+            {
+                let index = Index::create(&path, spec.clone()).expect("create");
+                index.check_batch(&[doc("a", text)], &ADD).expect("add");
+            }
+            let db = Database::open(&path).expect("db");
+            let tx = db.begin_write().expect("tx");
+            harm(&tx);
+            tx.commit().expect("commit");
+            drop(db);
+            path
+        };
+        let no_next = damaged("no-next.redb", &|tx| {
+            tx.open_table(META)
+                .expect("meta")
+                .remove("next")
+                .expect("remove");
+        });
+        let index = Index::open(&no_next).expect("opens: the counter is read when needed");
+        let e = index
+            .check_batch(&[doc("b", text)], &ADD)
+            .expect_err("no counter");
+        assert!(e.to_string().contains("damaged: no \"next\" entry"), "{e}");
+        let short_next = damaged("short-next.redb", &|tx| {
+            let mut meta = tx.open_table(META).expect("meta");
+            meta.insert("next", [1u8, 0, 0].as_slice()).expect("insert");
+        });
+        let index = Index::open(&short_next).expect("opens");
+        let e = index.verify().expect_err("short counter");
+        assert!(e.to_string().contains("3 bytes, not 8"), "{e}");
+        let short_keys = damaged("short-keys.redb", &|tx| {
+            let mut bands = tx.open_table(BANDS).expect("bands");
+            bands.insert(0u64, [0u8; 12].as_slice()).expect("insert");
+        });
+        let e = Index::open(&short_keys).expect_err("short keys");
+        assert!(e.to_string().contains("12 bytes of band keys"), "{e}");
     }
 
     #[test]
