@@ -211,6 +211,17 @@ def test_an_old_index_is_upgraded_with_a_warning(tmp_path):
     }
 
 
+def test_index_refuses_other_settings_on_open(tmp_path):
+    path = str(tmp_path / "fixed.redb")
+    lookalike.Index.create(path, threshold=0.5, store_text=True)
+    # The same settings, or none, open it.
+    lookalike.Index(path)
+    lookalike.Index(path, threshold=0.5, store_text=True)
+    for other in ({"threshold": 0.9}, {"ngram": 3}, {"store_text": False}, {"unit": "chars"}):
+        with pytest.raises(lookalike.LookalikeError, match="fixed when it was created"):
+            lookalike.Index(path, **other)
+
+
 def test_index_create_refuses_an_existing_file(tmp_path):
     path = tmp_path / "x.redb"
     lookalike.Index.create(path, threshold=0.8)

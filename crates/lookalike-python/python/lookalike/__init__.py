@@ -277,6 +277,8 @@ class Index:
             s["store_text"],
         )
         self.path = str(path)
+        if not _create and settings:
+            self._refuse_other_settings(settings)
         #: The format version the file had, when this open upgraded it in
         #: place (older builds of lookalike cannot read it after); else None.
         self.upgraded_from: int | None = self._inner.upgraded_from
@@ -286,6 +288,23 @@ class Index:
                 "versions of lookalike cannot read it now",
                 UserWarning,
                 stacklevel=2,
+            )
+
+    def _refuse_other_settings(self, settings: dict[str, Any]) -> None:
+        # Settings are fixed when an index is created; opening it with
+        # others is refused (as `lookalike index add --threshold` is), never
+        # silently ignored.
+        spec = json.loads(self._inner.stats())["spec"]
+        fp = spec["fingerprint"]
+        stored = {"threshold": spec["threshold"], "ngram": fp["shingle"]["n"],
+                  "unit": fp["shingle"]["unit"], "slots": fp["sketch"]["slots"],
+                  "seed": fp["shingle"]["seed"], "store_text": spec["store_text"]}
+        differ = {k: (v, stored[k]) for k, v in settings.items() if v != stored[k]}
+        if differ:
+            said = ", ".join(f"{k}={v!r} (it has {was!r})" for k, (v, was) in differ.items())
+            raise LookalikeError(
+                f"index {self.path}: its settings were fixed when it was created; asked for "
+                f"{said}: open it without settings, or create a new index"
             )
 
     @classmethod
