@@ -385,19 +385,19 @@ pub struct EngineArgs {
     /// versions of one article (about 0.8 and 0.5) and leaves apart different
     /// articles on the same topic (under 0.05); use 0.7-0.8 for training-corpus
     /// cleaning where only light edits should count.
-    #[arg(long, short = 't', default_value_t = 0.4, value_name = "T")]
+    #[arg(long, short = 't', default_value_t = DedupConfig::default().threshold, value_name = "T")]
     pub threshold: f64,
     /// Shingle size: units per n-gram.
-    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(long, default_value_t = ShingleConfig::default().n, value_name = "N")]
     pub ngram: usize,
     /// Shingle unit: words, or characters for text written without spaces.
     #[arg(long, value_enum, default_value_t = UnitArg::Words)]
     pub unit: UnitArg,
     /// MinHash sketch size (slots per signature).
-    #[arg(long, default_value_t = 128, value_name = "K")]
+    #[arg(long, default_value_t = SketchConfig::default().slots, value_name = "K")]
     pub slots: usize,
     /// Seed of all hashes; fingerprints made with different seeds do not compare.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = ShingleConfig::default().seed)]
     pub seed: u64,
 }
 
@@ -518,7 +518,7 @@ pub struct DedupArgs {
     #[arg(long, value_enum, default_value_t = VerifyArg::Exact)]
     pub verify: VerifyArg,
     /// Skip LSH buckets with more members than this (boilerplate); the summary counts them.
-    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    #[arg(long, default_value_t = DedupConfig::default().bucket_cap, value_name = "N")]
     pub bucket_cap: usize,
     /// How a candidate pair is judged: `plain`, Jaccard similarity at
     /// --threshold; or `story`, versions of one story (text recurring in 5 or

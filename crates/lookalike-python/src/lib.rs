@@ -789,6 +789,28 @@ fn timestamps(
         .map(Some)
 }
 
+/// The library's defaults as JSON: the one source of the package's keyword
+/// defaults (and of Spark's and Ray's), so no front can drift from the
+/// engine (tested against every function's signature and the CLI's help).
+#[pyfunction]
+fn defaults() -> PyResult<String> {
+    let d = DedupConfig::default();
+    let v = serde_json::json!({
+        "threshold": d.threshold,
+        "ngram": d.shingle.n,
+        "unit": d.shingle.unit,
+        "slots": d.sketch.slots,
+        "seed": d.shingle.seed,
+        "keep": d.keep,
+        "verification": d.verification,
+        "centres": d.representatives,
+        "bucket_cap": d.bucket_cap,
+        "judge": if d.judge.is_some() { "story" } else { "plain" },
+        "containment": CompareConfig::default().containment,
+    });
+    Ok(v.to_string())
+}
+
 #[pymodule]
 fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LookalikeError", m.py().get_type::<LookalikeError>())?;
@@ -800,6 +822,7 @@ fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dedup, m)?)?;
     m.add_function(wrap_pyfunction!(compare, m)?)?;
     m.add_function(wrap_pyfunction!(align, m)?)?;
+    m.add_function(wrap_pyfunction!(defaults, m)?)?;
     m.add_class::<Index>()?;
     Ok(())
 }

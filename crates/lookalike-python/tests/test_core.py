@@ -3,8 +3,10 @@ bad input."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import random
+import re
 import subprocess
 from pathlib import Path
 
@@ -209,6 +211,38 @@ def test_an_old_index_is_upgraded_with_a_warning(tmp_path):
             "minutes until the bridge reopens to traffic."
         ),
     }
+
+
+def test_every_front_takes_its_defaults_from_the_engine(cli):
+    engine = json.loads(lookalike._lookalike.defaults())
+    fronts = [
+        lookalike.dedup, lookalike.compare, lookalike.signatures, lookalike.fingerprints,
+        lookalike.band_hashes, lookalike.Index.create, lookalike.spark.dedup, lookalike.ray.dedup,
+    ]
+    checked = 0
+    for front in fronts:
+        for name, p in inspect.signature(front).parameters.items():
+            if name in engine and p.default is not inspect.Parameter.empty:
+                assert p.default == engine[name], (
+                    f"{front.__module__}.{front.__qualname__}({name}={p.default!r}): "
+                    f"the engine's default is {engine[name]!r}"
+                )
+                checked += 1
+    assert checked >= 30, checked
+    # The command line says the same in its help.
+    text = subprocess.run([cli, "dedup", "--help"], capture_output=True, text=True,
+                          check=True).stdout
+    blocks = re.split(r"\n(?=\s{2,6}(?:-\w, )?--[a-z])", text)
+    flags = {"--threshold": "threshold", "--ngram": "ngram", "--unit": "unit",
+             "--slots": "slots", "--seed": "seed", "--keep": "keep", "--verify": "verification",
+             "--bucket-cap": "bucket_cap", "--judge": "judge"}
+    for flag, key in flags.items():
+        block = next(b for b in blocks if re.match(rf"\s*(?:-\w, )?{flag}\b", b))
+        said = re.search(r"\[default: ([^\]]+)\]", block)
+        assert said is not None, block
+        assert said.group(1) == str(engine[key]), (
+            f"{flag}: CLI {said.group(1)}, engine {engine[key]}"
+        )
 
 
 def test_index_refuses_other_settings_on_open(tmp_path):

@@ -49,11 +49,20 @@ __all__ = [
 ]
 
 #: Defaults shared with the CLI.
-THRESHOLD = 0.4
-NGRAM = 5
-SLOTS = 128
-CENTRES = 8
-BUCKET_CAP = 10_000
+#: The engine's defaults (``_lookalike.defaults()``): every keyword default
+#: below, and Spark's and Ray's, comes from these.
+_DEFAULTS: dict[str, Any] = json.loads(_lookalike.defaults())
+THRESHOLD: float = _DEFAULTS["threshold"]
+NGRAM: int = _DEFAULTS["ngram"]
+UNIT: str = _DEFAULTS["unit"]
+SLOTS: int = _DEFAULTS["slots"]
+SEED: int = _DEFAULTS["seed"]
+KEEP: str = _DEFAULTS["keep"]
+VERIFICATION: str = _DEFAULTS["verification"]
+CENTRES: int = _DEFAULTS["centres"]
+BUCKET_CAP: int = _DEFAULTS["bucket_cap"]
+JUDGE: str = _DEFAULTS["judge"]
+CONTAINMENT: float = _DEFAULTS["containment"]
 
 # Rounds of label propagation the Spark and Ray pipelines allow before they
 # report that connected components did not settle.
@@ -128,9 +137,9 @@ def signatures(
     text_column: str = "text",
     *,
     ngram: int = NGRAM,
-    unit: str = "words",
+    unit: str = UNIT,
     slots: int = SLOTS,
-    seed: int = 0,
+    seed: int = SEED,
 ) -> Any:
     """Append ``signature`` (list<int64>, ``slots`` values; null for a text
     without words): the MinHash signature of each row's text."""
@@ -143,9 +152,9 @@ def band_hashes(
     *,
     threshold: float = THRESHOLD,
     ngram: int = NGRAM,
-    unit: str = "words",
+    unit: str = UNIT,
     slots: int = SLOTS,
-    seed: int = 0,
+    seed: int = SEED,
 ) -> Any:
     """Append ``band_hashes`` (list<int64>, one per LSH band; null for a text
     without words). Two rows are candidates when they share the hash of the
@@ -159,9 +168,9 @@ def fingerprints(
     *,
     threshold: float = THRESHOLD,
     ngram: int = NGRAM,
-    unit: str = "words",
+    unit: str = UNIT,
     slots: int = SLOTS,
-    seed: int = 0,
+    seed: int = SEED,
     shingles: bool = True,
 ) -> Any:
     """Append everything the pipelines need per row: ``length`` (bytes of
@@ -185,14 +194,14 @@ def dedup(
     *,
     threshold: float = THRESHOLD,
     ngram: int = NGRAM,
-    unit: str = "words",
+    unit: str = UNIT,
     slots: int = SLOTS,
-    seed: int = 0,
-    keep: str = "first",
-    verification: str = "exact",
+    seed: int = SEED,
+    keep: str = KEEP,
+    verification: str = VERIFICATION,
     centres: int = CENTRES,
     bucket_cap: int = BUCKET_CAP,
-    judge: str = "plain",
+    judge: str = JUDGE,
     time_column: str | None = None,
 ) -> pa.Table:
     """Group near-duplicate rows; one output row per input row, in order.
@@ -235,11 +244,11 @@ def compare(
     b: str,
     *,
     threshold: float = THRESHOLD,
-    containment: float = 0.5,
+    containment: float = CONTAINMENT,
     ngram: int = NGRAM,
-    unit: str = "words",
+    unit: str = UNIT,
     slots: int = SLOTS,
-    seed: int = 0,
+    seed: int = SEED,
 ) -> dict[str, Any]:
     """Every figure for one pair (the fields of ``lookalike compare --json``):
     Jaccard and its estimate, containment both ways, LSH odds, passages and
@@ -266,8 +275,8 @@ class Index:
     """
 
     def __init__(self, path: str, *, _create: bool = False, **settings: Any) -> None:
-        s: dict[str, Any] = {"threshold": THRESHOLD, "ngram": NGRAM, "unit": "words",
-                             "slots": SLOTS, "seed": 0, "store_text": False}
+        s: dict[str, Any] = {"threshold": THRESHOLD, "ngram": NGRAM, "unit": UNIT,
+                             "slots": SLOTS, "seed": SEED, "store_text": False}
         unknown = set(settings) - set(s)
         if unknown:
             raise LookalikeError(f"unknown settings {sorted(unknown)}; known: {sorted(s)}")
@@ -314,9 +323,9 @@ class Index:
         *,
         threshold: float = THRESHOLD,
         ngram: int = NGRAM,
-        unit: str = "words",
+        unit: str = UNIT,
         slots: int = SLOTS,
-        seed: int = 0,
+        seed: int = SEED,
         store_text: bool = False,
     ) -> Index:
         """Create a new index file (an error if the file exists)."""
