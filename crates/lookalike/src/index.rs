@@ -476,6 +476,7 @@ impl Index {
             db.compact()
                 .map_err(|e| err(path, format!("upgraded, but could not compact: {e}")))?;
         }
+        check_counter(&db, path)?;
         let buckets = load_buckets(&db, path, spec.lsh.bands)?;
         Index::assemble(db, path, spec, buckets, upgrade.then_some(format))
     }
@@ -1248,6 +1249,28 @@ fn upgrade(db: &Database, path: &Path, lsh: &LshParams, from: u32) -> Result<()>
 }
 
 /// The bucket map, from every document's band keys.
+/// The counter of document numbers must be present and above every stored
+/// number: checked on open, so a damaged counter is found before the first
+/// `add` would write over a stored document.
+fn check_counter(db: &Database, path: &Path) -> Result<()> {
+    let tx = db.begin_read().map_err(|e| err(path, e))?;
+    let meta = tx.open_table(META).map_err(|e| err(path, e))?;
+    let next = read_u64(&meta, "next", path)?;
+    let docs = tx.open_table(DOCS).map_err(|e| err(path, e))?;
+    if let Some((last, _)) = docs.last().map_err(|e| err(path, e))? {
+        let last = last.value();
+        if last >= next {
+            return Err(err(
+                path,
+                format!(
+                    "damaged: document {last} is stored but the next number is {next}; restore it from a backup, or rebuild it from the documents"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn load_buckets(db: &Database, path: &Path, band_count: usize) -> Result<BucketMap> {
     let tx = db.begin_read().map_err(|e| err(path, e))?;
     let bands = tx.open_table(BANDS).map_err(|e| err(path, e))?;
@@ -1483,17 +1506,24 @@ mod tests {
                 .remove("next")
                 .expect("remove");
         });
-        let index = Index::open(&no_next).expect("opens: the counter is read when needed");
-        let e = index
-            .check_batch(&[doc("b", text)], &ADD)
-            .expect_err("no counter");
+        let e = Index::open(&no_next).expect_err("no counter");
         assert!(e.to_string().contains("damaged: no \"next\" entry"), "{e}");
+        let low_next = damaged("low-next.redb", &|tx| {
+            let mut meta = tx.open_table(META).expect("meta");
+            meta.insert("next", 0u64.to_le_bytes().as_slice())
+                .expect("insert");
+        });
+        let e = Index::open(&low_next).expect_err("a counter at a stored number");
+        assert!(
+            e.to_string()
+                .contains("document 0 is stored but the next number is 0"),
+            "{e}"
+        );
         let short_next = damaged("short-next.redb", &|tx| {
             let mut meta = tx.open_table(META).expect("meta");
             meta.insert("next", [1u8, 0, 0].as_slice()).expect("insert");
         });
-        let index = Index::open(&short_next).expect("opens");
-        let e = index.verify().expect_err("short counter");
+        let e = Index::open(&short_next).expect_err("short counter");
         assert!(e.to_string().contains("3 bytes, not 8"), "{e}");
         let short_keys = damaged("short-keys.redb", &|tx| {
             let mut bands = tx.open_table(BANDS).expect("bands");
