@@ -254,6 +254,12 @@ def test_index_refuses_other_settings_on_open(tmp_path):
     for other in ({"threshold": 0.9}, {"ngram": 3}, {"store_text": False}, {"unit": "chars"}):
         with pytest.raises(lookalike.LookalikeError, match="fixed when it was created"):
             lookalike.Index(path, **other)
+    # A refused open leaves the file free, even while its traceback is kept
+    # (a notebook keeps the last one).
+    with pytest.raises(lookalike.LookalikeError) as refused:
+        lookalike.Index(path, threshold=0.9)
+    assert refused.traceback
+    lookalike.Index(path).stats()
 
 
 def test_index_create_refuses_an_existing_file(tmp_path):

@@ -286,8 +286,6 @@ class Index:
             s["store_text"],
         )
         self.path = str(path)
-        if not _create and settings:
-            self._refuse_other_settings(settings)
         #: The format version the file had, when this open upgraded it in
         #: place (older builds of lookalike cannot read it after); else None.
         self.upgraded_from: int | None = self._inner.upgraded_from
@@ -298,6 +296,14 @@ class Index:
                 UserWarning,
                 stacklevel=2,
             )
+        if not _create and settings:
+            try:
+                self._refuse_other_settings(settings)
+            except LookalikeError:
+                # Close the file now: the traceback keeps this object alive,
+                # and with it the database's lock.
+                del self._inner
+                raise
 
     def _refuse_other_settings(self, settings: dict[str, Any]) -> None:
         # Settings are fixed when an index is created; opening it with
