@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use lookalike::align::AlignConfig;
 use lookalike::cluster::KeepPolicy;
+use lookalike::compare::CompareConfig;
 use lookalike::corpus::{ReadOptions, Utf8Policy};
 use lookalike::dedup::{DedupConfig, Verification};
 use lookalike::shingle::{ShingleConfig, Unit};
@@ -729,10 +731,10 @@ pub struct AlignArgs {
     #[arg(long)]
     pub show: bool,
     /// Fewest matched words that make a passage.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    #[arg(long, default_value_t = AlignConfig::default().min_passage_words, value_name = "N")]
     pub min_words: usize,
     /// Most differing words (on each side) that a passage bridges as an edit.
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    #[arg(long, default_value_t = AlignConfig::default().max_gap_words, value_name = "N")]
     pub max_gap: usize,
     /// What to do with invalid UTF-8.
     #[arg(long, value_enum, default_value_t = Utf8Arg::Replace)]
@@ -750,7 +752,7 @@ pub struct CompareArgs {
     pub json: bool,
     /// Containment (of the smaller document in the larger) from which one
     /// "contains" the other.
-    #[arg(long, default_value_t = 0.5, value_name = "C")]
+    #[arg(long, default_value_t = CompareConfig::default().containment, value_name = "C")]
     pub containment: f64,
     #[command(flatten)]
     pub engine: EngineArgs,

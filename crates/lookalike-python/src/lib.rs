@@ -807,6 +807,8 @@ fn defaults() -> PyResult<String> {
         "bucket_cap": d.bucket_cap,
         "judge": if d.judge.is_some() { "story" } else { "plain" },
         "containment": CompareConfig::default().containment,
+        "min_words": AlignConfig::default().min_passage_words,
+        "max_gap": AlignConfig::default().max_gap_words,
     });
     Ok(v.to_string())
 }

@@ -218,6 +218,7 @@ def test_every_front_takes_its_defaults_from_the_engine(cli):
     fronts = [
         lookalike.dedup, lookalike.compare, lookalike.signatures, lookalike.fingerprints,
         lookalike.band_hashes, lookalike.Index.create, lookalike.spark.dedup, lookalike.ray.dedup,
+        lookalike.align,
     ]
     checked = 0
     for front in fronts:
@@ -236,13 +237,22 @@ def test_every_front_takes_its_defaults_from_the_engine(cli):
     flags = {"--threshold": "threshold", "--ngram": "ngram", "--unit": "unit",
              "--slots": "slots", "--seed": "seed", "--keep": "keep", "--verify": "verification",
              "--bucket-cap": "bucket_cap", "--judge": "judge"}
-    for flag, key in flags.items():
-        block = next(b for b in blocks if re.match(rf"\s*(?:-\w, )?{flag}\b", b))
-        said = re.search(r"\[default: ([^\]]+)\]", block)
-        assert said is not None, block
-        assert said.group(1) == str(engine[key]), (
-            f"{flag}: CLI {said.group(1)}, engine {engine[key]}"
-        )
+    more = {
+        "compare": {"--containment": "containment"},
+        "align": {"--min-words": "min_words", "--max-gap": "max_gap"},
+    }
+    for command, command_flags in [("dedup", flags), *more.items()]:
+        if command != "dedup":
+            text = subprocess.run([cli, command, "--help"], capture_output=True, text=True,
+                                  check=True).stdout
+            blocks = re.split(r"\n(?=\s{2,6}(?:-\w, )?--[a-z])", text)
+        for flag, key in command_flags.items():
+            block = next(b for b in blocks if re.match(rf"\s*(?:-\w, )?{flag}\b", b))
+            said = re.search(r"\[default: ([^\]]+)\]", block)
+            assert said is not None, block
+            assert said.group(1) == str(engine[key]), (
+                f"{command} {flag}: CLI {said.group(1)}, engine {engine[key]}"
+            )
 
 
 def test_index_refuses_other_settings_on_open(tmp_path):

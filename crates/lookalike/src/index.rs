@@ -377,6 +377,18 @@ fn open_error(path: &Path, e: redb::DatabaseError) -> Error {
              from the documents"
                 .to_string()
         }
+        DatabaseError::Storage(StorageError::Io(io))
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            format!(
+                "cannot open it for writing ({io}): an index is opened read-write, even to \
+                 query it (its pages are checked and the check is committed); give this user \
+                 write access, or work on a copy"
+            )
+        }
         DatabaseError::Storage(StorageError::Io(io)) => format!("cannot read it: {io}"),
         other => format!("not a lookalike index ({other})"),
     };

@@ -259,7 +259,9 @@ def compare(
     )
 
 
-def align(a: str, b: str, *, min_words: int = 8, max_gap: int = 4) -> dict[str, Any]:
+def align(
+    a: str, b: str, *, min_words: int = _DEFAULTS["min_words"], max_gap: int = _DEFAULTS["max_gap"]
+) -> dict[str, Any]:
     """The passages two texts share and where they differ (the fields of
     ``lookalike align --json``): per side its words, coverage and unshared
     spans; the passages with character and byte offsets into both texts."""

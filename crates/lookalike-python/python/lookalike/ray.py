@@ -229,7 +229,9 @@ def _count_rows(block: pa.Table) -> int:
 
 
 def _number_rows(block: pa.Table, offset: int) -> pa.Table:
-    positions = pa.array(range(offset, offset + block.num_rows), pa.int64())
+    import numpy as np  # comes with Ray; not needed to import lookalike
+
+    positions = pa.array(np.arange(offset, offset + block.num_rows), pa.int64())
     return block.drop_columns(["_order"]).append_column("_pos", positions)
 
 
