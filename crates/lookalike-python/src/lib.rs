@@ -24,6 +24,7 @@ use arrow_schema::{DataType, Field, Schema};
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use pyo3_arrow::PyTable;
 use pyo3_arrow::input::AnyRecordBatch;
 
@@ -33,6 +34,7 @@ use lookalike::compare::CompareConfig;
 use lookalike::dedup::{Dedup, DedupConfig, Relation, Verification, check_candidate};
 use lookalike::fingerprint::Fingerprinter;
 use lookalike::index::{CheckOptions, Index as LibIndex, IndexSpec, NewDoc};
+use lookalike::judge::{DocFreq, Evidence, JudgeConfig, Story};
 use lookalike::lsh::{LshParams, bucket_pairs as lib_bucket_pairs};
 use lookalike::shingle::{ShingleConfig, Unit};
 use lookalike::sketch::SketchConfig;
@@ -236,12 +238,23 @@ fn table_out(
 }
 
 /// Which per-document columns [`fingerprint`] appends.
-const OUTPUTS: [&str; 5] = ["length", "exact", "shingles", "signature", "band_hashes"];
+const OUTPUTS: [&str; 7] = [
+    "length",
+    "exact",
+    "shingles",
+    "signature",
+    "band_hashes",
+    "facts",
+    "time",
+];
 
 /// Append fingerprint columns (any of `length`, `exact`, `shingles`,
-/// `signature`, `band_hashes`, in that order) to every row of `data`.
+/// `signature`, `band_hashes`, `facts`, `time`, in that order) to every row
+/// of `data`. `facts` are the story judgment's number tokens
+/// (`lookalike::judge::facts`, u32 values as int64); `time` is
+/// `time_column` read as `timestamps` reads it (null without one).
 #[pyfunction]
-#[pyo3(signature = (data, text_column, outputs, threshold, ngram, unit, slots, seed))]
+#[pyo3(signature = (data, text_column, outputs, threshold, ngram, unit, slots, seed, time_column=None))]
 #[allow(clippy::too_many_arguments)]
 fn fingerprint(
     py: Python<'_>,
@@ -253,6 +266,7 @@ fn fingerprint(
     unit: &str,
     slots: usize,
     seed: u64,
+    time_column: Option<&str>,
 ) -> PyResult<Py<PyAny>> {
     for o in &outputs {
         if !OUTPUTS.contains(&o.as_str()) {
@@ -271,8 +285,15 @@ fn fingerprint(
     let (batches, schema) = read_batches(data)?;
     let mut row = 0;
     let mut texts = Vec::with_capacity(batches.len());
+    let mut times = Vec::with_capacity(batches.len());
     for b in &batches {
         texts.push(strings(b, text_column, row)?);
+        times.push(match time_column {
+            Some(name) => timestamps(b, name, row)?.ok_or_else(|| {
+                input_err(format!("time_column {name:?} is not a column of the data"))
+            })?,
+            None => vec![None; b.num_rows()],
+        });
         row += b.num_rows();
     }
     let want = |name: &str| outputs.iter().any(|o| o == name);
@@ -280,14 +301,23 @@ fn fingerprint(
         batches
             .iter()
             .zip(texts)
-            .map(|(b, texts)| {
+            .zip(times)
+            .map(|((b, texts), times)| {
                 let n = texts.len();
                 let mut length = Int64Builder::with_capacity(n);
                 let mut exact = BinaryBuilder::new();
                 let mut shingles = ListBuilder::new(Int64Builder::new());
                 let mut signature = ListBuilder::new(Int64Builder::new());
                 let mut bands = ListBuilder::new(Int64Builder::new());
+                let mut facts = ListBuilder::new(Int64Builder::new());
                 for t in &texts {
+                    if want("facts") {
+                        facts.append_value(
+                            lookalike::judge::facts(t)
+                                .into_iter()
+                                .map(|f| Some(i64::from(f))),
+                        );
+                    }
                     let f = fp.fingerprint(t);
                     length.append_value(t.len() as i64);
                     exact.append_value(f.exact.to_le_bytes());
@@ -327,6 +357,15 @@ fn fingerprint(
                 if want("band_hashes") {
                     extra.push((list_field("band_hashes"), Arc::new(bands.finish())));
                 }
+                if want("facts") {
+                    extra.push((list_field("facts"), Arc::new(facts.finish())));
+                }
+                if want("time") {
+                    extra.push((
+                        Field::new("time", DataType::Int64, true),
+                        Arc::new(Int64Array::from(times)),
+                    ));
+                }
                 append(b, extra)
             })
             .collect::<PyResult<Vec<_>>>()
@@ -342,6 +381,7 @@ fn empty_schema_with(schema: &Arc<Schema>, outputs: &[String]) -> Arc<Schema> {
             fields.push(match name {
                 "length" => Field::new("length", DataType::Int64, false),
                 "exact" => Field::new("exact", DataType::Binary, false),
+                "time" => Field::new("time", DataType::Int64, true),
                 other => list_field(other),
             });
         }
@@ -472,6 +512,380 @@ fn check_pairs(
     let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
     fields.push(Field::new("similarity", DataType::Float64, true));
     table_out(py, out, Arc::new(Schema::new(fields)))
+}
+
+/// The story judgment's template statistics for the Spark and Ray
+/// pipelines: a `lookalike::judge::DocFreq` counted per partition
+/// ([`Templates::count`]), merged in any order ([`Templates::merge`]) and
+/// shipped to every task (pickled as its counters).
+#[pyclass(module = "lookalike._lookalike", frozen)]
+struct Templates {
+    df: DocFreq,
+}
+
+#[pymethods]
+impl Templates {
+    #[new]
+    fn new(counts: &[u8], documents: usize) -> PyResult<Self> {
+        Ok(Templates {
+            df: DocFreq::from_parts(counts.to_vec(), documents).map_err(lib_err)?,
+        })
+    }
+
+    /// Count the rows of `data`, one document each (the first of each
+    /// exact family only): columns `shingles` and `facts` (list<int64>).
+    /// `shingles_total` is the number of shingles of the whole collection,
+    /// so that every partition's sketch has the size one process's would.
+    #[staticmethod]
+    fn count(py: Python<'_>, data: AnyRecordBatch, shingles_total: usize) -> PyResult<Templates> {
+        let (batches, _) = read_batches(data)?;
+        let mut df = DocFreq::for_collection(shingles_total);
+        for batch in &batches {
+            let (shingles, facts) = (int_lists(batch, "shingles")?, int_lists(batch, "facts")?);
+            py.detach(|| {
+                for i in 0..batch.num_rows() {
+                    df.add_document(&u64s(shingles, i), &u32s(facts, i));
+                }
+            });
+        }
+        Ok(Templates { df })
+    }
+
+    /// The statistics of both collections.
+    fn merge(&self, other: &Templates) -> PyResult<Templates> {
+        let mut df = self.df.clone();
+        df.merge(&other.df).map_err(lib_err)?;
+        Ok(Templates { df })
+    }
+
+    /// Documents counted.
+    #[getter]
+    fn documents(&self) -> usize {
+        self.df.documents()
+    }
+
+    /// The counters, as bytes (`Templates(counts, documents)` reads them
+    /// back).
+    #[getter]
+    fn counts<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.df.parts().0)
+    }
+
+    /// Pickled as its counters: `Templates(counts, documents)`.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        let (counts, documents) = slf.get().df.parts();
+        Ok((
+            slf.get_type().into_any(),
+            (PyBytes::new(slf.py(), counts), documents),
+        ))
+    }
+}
+
+/// What `__reduce__` returns: the class and its constructor's arguments.
+type Reduced<'py> = (Bound<'py, PyAny>, (Bound<'py, PyBytes>, usize));
+
+/// The u64 hashes of row `i` of a list<int64> column (bits kept).
+fn u64s(list: &arrow_array::GenericListArray<i32>, i: usize) -> Vec<u64> {
+    list_values(list, i).into_iter().map(|v| v as u64).collect()
+}
+
+/// The u32 values of row `i` of a list<int64> column.
+fn u32s(list: &arrow_array::GenericListArray<i32>, i: usize) -> Vec<u32> {
+    list_values(list, i).into_iter().map(|v| v as u32).collect()
+}
+
+/// An optional int64 column's value at row `i`.
+fn optional_i64(batch: &RecordBatch, name: &str) -> PyResult<Vec<Option<i64>>> {
+    let col = column(batch, name)?;
+    let ints = col.as_primitive_opt::<Int64Type>().ok_or_else(|| {
+        input_err(format!(
+            "column {name:?} holds {}, not int64",
+            col.data_type()
+        ))
+    })?;
+    Ok((0..ints.len())
+        .map(|i| (!ints.is_null(i)).then(|| ints.value(i)))
+        .collect())
+}
+
+/// Each row's containment keys (`JudgeConfig::containment_keys` with the
+/// default judgment): rows `(key, <position_column>)`, from columns
+/// `shingles` and `position_column` (int64).
+#[pyfunction]
+#[pyo3(signature = (data, position_column, templates))]
+fn containment_keys(
+    py: Python<'_>,
+    data: AnyRecordBatch,
+    position_column: &str,
+    templates: Option<&Templates>,
+) -> PyResult<Py<PyAny>> {
+    let judge = JudgeConfig::default();
+    let df = templates.map(|t| &t.df);
+    let (batches, _) = read_batches(data)?;
+    let mut key = Int64Builder::new();
+    let mut pos = Int64Builder::new();
+    for batch in &batches {
+        let shingles = int_lists(batch, "shingles")?;
+        let positions = optional_i64(batch, position_column)?;
+        for (i, p) in positions.into_iter().enumerate() {
+            let set = u64s(shingles, i);
+            for h in judge.containment_keys(df, &set) {
+                key.append_value(h as i64);
+                pos.append_option(p);
+            }
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("key", DataType::Int64, false),
+        Field::new(position_column, DataType::Int64, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![Arc::new(key.finish()), Arc::new(pos.finish())];
+    let batch = RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| input_err(format!("cannot build the keys: {e}")))?;
+    table_out(py, vec![batch], schema)
+}
+
+/// Whether a row holding `held` of another row's `keys` containment keys is
+/// a candidate pair (`JudgeConfig::holds_enough`): appends `enough` (bool)
+/// to `data`, which has int64 columns `held` and `keys`.
+#[pyfunction]
+fn holds_enough(py: Python<'_>, data: AnyRecordBatch) -> PyResult<Py<PyAny>> {
+    let judge = JudgeConfig::default();
+    let (batches, schema) = read_batches(data)?;
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in &batches {
+        let held = optional_i64(batch, "held")?;
+        let keys = optional_i64(batch, "keys")?;
+        let mut enough = BooleanBuilder::with_capacity(batch.num_rows());
+        for (h, k) in held.into_iter().zip(keys) {
+            let (h, k) = (
+                h.unwrap_or(0).max(0) as usize,
+                k.unwrap_or(0).max(0) as usize,
+            );
+            enough.append_value(judge.holds_enough(h, k));
+        }
+        out.push(append(
+            batch,
+            vec![(
+                Field::new("enough", DataType::Boolean, false),
+                Arc::new(enough.finish()),
+            )],
+        )?);
+    }
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("enough", DataType::Boolean, false));
+    table_out(py, out, Arc::new(Schema::new(fields)))
+}
+
+/// One side of a pair for the story judgment, read from row `i` of the
+/// columns named with `suffix` (`shingles_a`, `facts_a`, `time_a`, ...).
+struct Side {
+    signature: Vec<u32>,
+    shingles: Vec<u64>,
+    facts: Vec<u32>,
+    time: Option<i64>,
+}
+
+impl Side {
+    fn evidence(&self) -> Evidence<'_> {
+        Evidence {
+            shingles: &self.shingles,
+            facts: &self.facts,
+            time: self.time,
+        }
+    }
+}
+
+/// The columns of one side of the pairs [`judge_pairs`] reads.
+struct SideColumns<'a> {
+    signature: &'a arrow_array::GenericListArray<i32>,
+    shingles: &'a arrow_array::GenericListArray<i32>,
+    facts: &'a arrow_array::GenericListArray<i32>,
+    time: Vec<Option<i64>>,
+}
+
+impl<'a> SideColumns<'a> {
+    /// The columns named with `suffix` (`signature_a`, ...).
+    fn read(batch: &'a RecordBatch, suffix: &str) -> PyResult<SideColumns<'a>> {
+        Ok(SideColumns {
+            signature: int_lists(batch, &format!("signature_{suffix}"))?,
+            shingles: int_lists(batch, &format!("shingles_{suffix}"))?,
+            facts: int_lists(batch, &format!("facts_{suffix}"))?,
+            time: optional_i64(batch, &format!("time_{suffix}"))?,
+        })
+    }
+
+    fn side(&self, i: usize) -> Side {
+        Side {
+            signature: u32s(self.signature, i),
+            shingles: u64s(self.shingles, i),
+            facts: u32s(self.facts, i),
+            time: self.time[i],
+        }
+    }
+}
+
+/// Judge candidate pairs as stories (`dedup --judge story`): columns `a`,
+/// `b`, `lsh` (bool: proposed by LSH, so the signature estimate may rule
+/// it out first; otherwise proposed by containment and judged on its sets),
+/// and per side `signature_`, `shingles_`, `facts_` (list<int64>) and
+/// `time_` (int64, nullable). Appends `same` (bool).
+#[pyfunction]
+#[pyo3(signature = (data, templates, threshold, margin))]
+fn judge_pairs(
+    py: Python<'_>,
+    data: AnyRecordBatch,
+    templates: Option<&Templates>,
+    threshold: f64,
+    margin: f64,
+) -> PyResult<Py<PyAny>> {
+    settings(threshold, 5, "words", 128, 0, "first", "exact", 8, 10_000)?;
+    let judge = JudgeConfig::default();
+    let df = templates.map(|t| &t.df);
+    let (batches, schema) = read_batches(data)?;
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in &batches {
+        let lsh = column(batch, "lsh")?
+            .as_boolean_opt()
+            .ok_or_else(|| input_err("column \"lsh\" must be bool".to_string()))?
+            .clone();
+        let (ca, cb) = (
+            SideColumns::read(batch, "a")?,
+            SideColumns::read(batch, "b")?,
+        );
+        let mut same = BooleanBuilder::with_capacity(batch.num_rows());
+        py.detach(|| {
+            for i in 0..batch.num_rows() {
+                let (a, b) = (ca.side(i), cb.side(i));
+                let verdict = if lsh.value(i) {
+                    judge
+                        .judge_candidate(
+                            df,
+                            threshold,
+                            margin,
+                            (&a.signature, a.evidence()),
+                            (&b.signature, b.evidence()),
+                        )
+                        .unwrap_or(false)
+                } else {
+                    judge.judge(df, a.evidence(), b.evidence()).story == Story::Same
+                };
+                same.append_value(verdict);
+            }
+        });
+        out.push(append(
+            batch,
+            vec![(
+                Field::new("same", DataType::Boolean, false),
+                Arc::new(same.finish()),
+            )],
+        )?);
+    }
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("same", DataType::Boolean, false));
+    table_out(py, out, Arc::new(Schema::new(fields)))
+}
+
+/// The exact hashes of a column as [`fingerprint`] gives them (16 bytes) or
+/// as hex text (Ray's shuffle keys); only their equality matters.
+fn exact_hashes(col: &ArrayRef) -> PyResult<Vec<u128>> {
+    let from = |bytes: &[u8]| {
+        let mut hash = [0u8; 16];
+        let n = bytes.len().min(16);
+        hash[..n].copy_from_slice(&bytes[..n]);
+        u128::from_le_bytes(hash)
+    };
+    if let Some(b) = col.as_binary_opt::<i32>() {
+        return Ok(b.iter().map(|v| from(v.unwrap_or_default())).collect());
+    }
+    text_values(col, "exact")?
+        .into_iter()
+        .map(|v| {
+            let hex = v.unwrap_or_default();
+            let bytes: Option<Vec<u8>> = (0..hex.len() / 2)
+                .map(|k| u8::from_str_radix(hex.get(2 * k..2 * k + 2)?, 16).ok())
+                .collect();
+            bytes
+                .map(|b| from(&b))
+                .ok_or_else(|| input_err(format!("column \"exact\": {hex:?} is not hex")))
+        })
+        .collect()
+}
+
+/// Split connected components into stars (`lookalike::judge::stars`, as
+/// `dedup --judge story` splits them): rows of whole components, columns
+/// `label` (the component), `_pos`, `exact` (binary, or hex text),
+/// `shingles`, `facts`
+/// (list<int64>) and `time` (int64, nullable), in any order. Returns
+/// `(_pos, _root)`: the first member of each row's star.
+#[pyfunction]
+#[pyo3(signature = (data, templates))]
+fn stars(
+    py: Python<'_>,
+    data: AnyRecordBatch,
+    templates: Option<&Templates>,
+) -> PyResult<Py<PyAny>> {
+    let judge = JudgeConfig::default();
+    let df = templates.map(|t| &t.df);
+    let (batches, _) = read_batches(data)?;
+    let mut rows: Vec<(i64, i64, u128, Side)> = Vec::new();
+    for batch in &batches {
+        let labels = optional_i64(batch, "label")?;
+        let positions = optional_i64(batch, "_pos")?;
+        let times = optional_i64(batch, "time")?;
+        let exact = exact_hashes(column(batch, "exact")?)?;
+        let (shingles, facts) = (int_lists(batch, "shingles")?, int_lists(batch, "facts")?);
+        for i in 0..batch.num_rows() {
+            let (Some(label), Some(pos)) = (labels[i], positions[i]) else {
+                return Err(input_err(format!(
+                    "row {i}: label and _pos must not be null"
+                )));
+            };
+            rows.push((
+                label,
+                pos,
+                exact[i],
+                Side {
+                    signature: Vec::new(),
+                    shingles: u64s(shingles, i),
+                    facts: u32s(facts, i),
+                    time: times[i],
+                },
+            ));
+        }
+    }
+    let mut pos_out = Int64Builder::new();
+    let mut root_out = Int64Builder::new();
+    py.detach(|| -> PyResult<()> {
+        rows.sort_unstable_by_key(|r| (r.0, r.1));
+        for component in rows.chunk_by(|x, y| x.0 == y.0) {
+            let split = lookalike::judge::stars(
+                component.iter().enumerate().map(|(k, r)| (k, r.2)),
+                |k| Ok(&component[k].3),
+                |c, sc, m, sm| {
+                    let _ = (c, m);
+                    judge.judge(df, sc.evidence(), sm.evidence()).story == Story::Same
+                },
+            )
+            .map_err(lib_err)?;
+            for star in split {
+                let root = component[star[0]].1;
+                for k in star {
+                    pos_out.append_value(component[k].1);
+                    root_out.append_value(root);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("_pos", DataType::Int64, false),
+        Field::new("_root", DataType::Int64, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![Arc::new(pos_out.finish()), Arc::new(root_out.finish())];
+    let batch = RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| input_err(format!("cannot build the stars: {e}")))?;
+    table_out(py, vec![batch], schema)
 }
 
 /// Deduplicate the rows of `data`: per row, `group` (the position of the
@@ -825,6 +1239,11 @@ fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compare, m)?)?;
     m.add_function(wrap_pyfunction!(align, m)?)?;
     m.add_function(wrap_pyfunction!(defaults, m)?)?;
+    m.add_function(wrap_pyfunction!(containment_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(holds_enough, m)?)?;
+    m.add_function(wrap_pyfunction!(judge_pairs, m)?)?;
+    m.add_function(wrap_pyfunction!(stars, m)?)?;
+    m.add_class::<Templates>()?;
     m.add_class::<Index>()?;
     Ok(())
 }

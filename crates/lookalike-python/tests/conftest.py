@@ -67,6 +67,62 @@ def make_corpus(seed: int = 7) -> list[dict]:
     return [{"id": f"d{i:04}", "text": t} for i, t in enumerate(docs)]
 
 
+def make_site(seed: int = 3) -> list[dict]:
+    """Every example article inside one site's frame (so plain Jaccard groups
+    different articles), then versions of some: light edits (one or two
+    of an article), excerpts (its first half in the frame; an eighth of it
+    bare, which only containment candidates find) and exact copies, so that groups of three or more
+    are split into stars; each page has a time within five days. Ids in
+    input order, as in `make_corpus`."""
+    rng = random.Random(seed)
+    news = ROOT / "examples" / "news"
+    articles = [p.read_text() for p in sorted(news.rglob("*.txt"))]
+    top = ("The Harbour Times | Home | News | Business | Sport | Weather | Opinion | Letters "
+           "| Subscribe | Sign in | Search our archive of stories and photographs since 1950")
+    bottom = ("About us | Contact the newsroom | Advertise | Careers | Corrections | Privacy "
+              "| Cookies | Terms | Follow us for breaking news and weather warnings across the "
+              "coast. Copyright The Harbour Times. All rights reserved. Registered in Wales.")
+    frame = [top + " " + bottom] * 3
+
+    def page(text: str) -> str:
+        return "\n".join([top, " ".join(frame) + " " + text, bottom, " ".join(frame)])
+
+    def edit(text: str) -> str:
+        words = text.split()
+        words[rng.randrange(len(words))] = "indeed"
+        return " ".join(words)
+
+    docs = [page(t) for t in articles]
+    for t in rng.sample(articles, 10):
+        docs.append(page(edit(t)))
+    for t in rng.sample(articles, 5):
+        docs.append(page(edit(edit(t))))
+    for t in rng.sample(articles, 5):
+        words = t.split()
+        docs.append(page(" ".join(words[: len(words) // 2])))
+    for t in rng.sample(articles, 4):
+        # A bare excerpt, without the frame: its Jaccard similarity with the
+        # page is far under any threshold, so only containment finds it.
+        words = t.split()
+        docs.append(" ".join(words[: max(30, len(words) // 8)]))
+    docs.extend(rng.sample(docs, 5))
+    times = [f"2026-03-{1 + rng.randrange(5):02}T{rng.randrange(24):02}:00:00Z" for _ in docs]
+    return [{"id": f"p{i:03}", "text": t, "timestamp": ts}
+            for i, (t, ts) in enumerate(zip(docs, times, strict=True))]
+
+
+@pytest.fixture(scope="session")
+def site() -> list[dict]:
+    return make_site()
+
+
+@pytest.fixture(scope="session")
+def site_file(site, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("site") / "site.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in site))
+    return path
+
+
 @pytest.fixture(scope="session")
 def corpus() -> list[dict]:
     return make_corpus()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import random
 import re
 import subprocess
 from pathlib import Path
@@ -95,39 +94,18 @@ def test_dedup_finds_the_groups_the_cli_finds(cli, corpus, corpus_file, settings
     assert stats["kept"] == len(want[1])
 
 
-def test_story_judgment_gives_the_cli_groups_on_a_templated_corpus(cli, tmp_path):
-    """Every example article inside one site's frame (so plain Jaccard
-    groups different articles), light edits of some, and a time for each:
-    `judge="story"` finds exactly the groups of `dedup --judge story`."""
-    rng = random.Random(3)
-    news = ROOT / "examples" / "news"
-    articles = [p.read_text() for p in sorted(news.rglob("*.txt"))]
-    top = ("The Harbour Times | Home | News | Business | Sport | Weather | Opinion | Letters "
-           "| Subscribe | Sign in | Search our archive of stories and photographs since 1950")
-    bottom = ("About us | Contact the newsroom | Advertise | Careers | Corrections | Privacy "
-              "| Cookies | Terms | Follow us for breaking news and weather warnings across the "
-              "coast. Copyright The Harbour Times. All rights reserved. Registered in Wales.")
-    frame = [top + " " + bottom] * 3
-
-    def page(text: str) -> str:
-        return "\n".join([top, " ".join(frame) + " " + text, bottom, " ".join(frame)])
-
-    docs = [page(t) for t in articles]
-    for t in rng.sample(articles, 10):
-        words = t.split()
-        words[rng.randrange(len(words))] = "indeed"
-        docs.append(page(" ".join(words)))
-    ids = [f"p{i:03}" for i in range(len(docs))]
-    times = [f"2026-03-{1 + rng.randrange(5):02}T{rng.randrange(24):02}:00:00Z" for _ in docs]
-    path = tmp_path / "site.jsonl"
-    path.write_text("".join(json.dumps({"id": i, "text": t, "timestamp": ts}) + "\n"
-                            for i, t, ts in zip(ids, docs, times, strict=True)))
-    table = pa.table({"id": ids, "text": docs, "timestamp": times})
+def test_story_judgment_gives_the_cli_groups_on_a_templated_corpus(cli, site, site_file):
+    """One site's pages (`make_site`): `judge="story"` finds exactly the
+    groups of `dedup --judge story`, where plain Jaccard is fooled by the
+    frame."""
+    ids = [d["id"] for d in site]
+    table = pa.table({k: [d[k] for d in site] for k in ("id", "text", "timestamp")})
     got = groups_of(ids, lookalike.dedup(table, judge="story", time_column="timestamp"))
-    want = cli_groups(cli, path, ids, "--judge", "story", "--time-field", "timestamp")
+    want = cli_groups(cli, site_file, ids, "--judge", "story", "--time-field", "timestamp")
     assert want[0], "the corpus must have groups for this test to mean anything"
+    assert max(map(len, want[0])) >= 3, "stars must be split for this test to mean anything"
     assert got == want
-    plain = cli_groups(cli, path, ids)
+    plain = cli_groups(cli, site_file, ids)
     assert max(map(len, plain[0])) > max(map(len, want[0])), "the frame should fool plain Jaccard"
     with pytest.raises(lookalike.LookalikeError, match="judge"):
         lookalike.dedup(table, judge="fuzzy")

@@ -251,11 +251,6 @@ pub struct Dedup {
     times: Vec<Option<i64>>,
 }
 
-/// The most memory the template statistics of one run take: 256 MiB, room
-/// for about 128 million shingles at the sketch's intended accuracy; beyond
-/// that, counts grow noisier and more shingles read as template.
-const TEMPLATE_MEMORY: usize = 256 << 20;
-
 impl Dedup {
     /// Validate `config` and derive the LSH parameters.
     pub fn new(config: DedupConfig) -> Result<Dedup, crate::Error> {
@@ -740,10 +735,12 @@ impl Dedup {
             for &i in members {
                 total += self.fingerprint(i as usize)?.shingles.hashes.len();
             }
-            let mut df = DocFreq::for_shingles(total, TEMPLATE_MEMORY);
+            let mut df = DocFreq::for_collection(total);
             for &i in members {
-                df.add(&self.fingerprint(i as usize)?.shingles.hashes);
-                df.add_facts(&self.facts[i as usize]);
+                df.add_document(
+                    &self.fingerprint(i as usize)?.shingles.hashes,
+                    &self.facts[i as usize],
+                );
             }
             return Ok(df);
         }
@@ -752,7 +749,7 @@ impl Dedup {
                 .iter()
                 .map(|&i| self.fingerprints[i as usize].shingles.hashes.as_slice())
         };
-        let mut df = DocFreq::for_shingles(sets().map(<[u64]>::len).sum(), TEMPLATE_MEMORY);
+        let mut df = DocFreq::for_collection(sets().map(<[u64]>::len).sum());
         df.add_all(sets);
         for &i in members {
             df.add_facts(&self.facts[i as usize]);
@@ -763,7 +760,8 @@ impl Dedup {
     /// A candidate pair under the story judgment: `Some(1.0)` when the two
     /// are versions of one story, `Some(0.0)` when judged otherwise, `None`
     /// when the signature rules out both enough similarity and enough
-    /// containment (no exact comparison made).
+    /// containment (no exact comparison made):
+    /// [`JudgeConfig::judge_candidate`].
     fn judge_pair(
         &self,
         judge: &JudgeConfig,
@@ -773,19 +771,13 @@ impl Dedup {
         (b, fb): (u32, &Fingerprint),
     ) -> Option<f64> {
         let (sa, sb) = (fa.signature.as_ref()?, fb.signature.as_ref()?);
-        let estimate = Signature::estimate(&sa.0, &sb.0);
-        let (na, nb) = (
-            fa.shingles.hashes.len() as f64,
-            fb.shingles.hashes.len() as f64,
-        );
-        // Containment of the smaller side implied by the Jaccard estimate:
-        // |A ∩ B| = J (|A| + |B|) / (1 + J).
-        let contained = estimate * (na + nb) / ((1.0 + estimate) * na.min(nb).max(1.0));
-        let margin = self.config.estimate_margin;
-        if estimate < threshold - margin && contained < judge.containment - margin {
-            return None;
-        }
-        let same = self.same_story(judge, doc_freq, (a as usize, fa), (b as usize, fb));
+        let same = judge.judge_candidate(
+            doc_freq,
+            threshold,
+            self.config.estimate_margin,
+            (&sa.0, self.evidence(a as usize, &fa.shingles.hashes)),
+            (&sb.0, self.evidence(b as usize, &fb.shingles.hashes)),
+        )?;
         Some(if same { 1.0 } else { 0.0 })
     }
 
@@ -824,17 +816,10 @@ impl Dedup {
         stats: &mut DedupStats,
     ) -> Result<(), crate::Error> {
         use std::collections::HashMap;
-        // The same statistics the judgment uses: none below its minimum.
-        let doc_freq = doc_freq.filter(|df| df.documents() >= judge.min_collection);
-        let is_content = |h: u64| doc_freq.is_none_or(|df| df.count(h) < judge.template_documents);
         // Keys of each member: (shingle, member) sorted by shingle.
         let mut keys: Vec<(u64, u32)> = self.flat_map_members(members, |i, f| {
-            f.shingles
-                .hashes
-                .iter()
-                .copied()
-                .filter(|&h| is_content(h))
-                .take(CONTAINMENT_KEYS)
+            judge
+                .containment_keys(doc_freq, &f.shingles.hashes)
                 .map(|h| (h, i))
                 .collect()
         })?;
@@ -884,7 +869,7 @@ impl Dedup {
                 }
             }
             held.into_iter()
-                .filter(|&(a, n)| n as f64 >= judge.containment * key_count[&a] as f64 && n >= 2)
+                .filter(|&(a, n)| judge.holds_enough(n, key_count[&a]))
                 .map(|(a, _)| (a.min(b), a.max(b)))
                 .collect()
         })?;
@@ -910,6 +895,15 @@ impl Dedup {
         Ok(())
     }
 
+    /// What document `i` brings to a judgment, with its shingle set.
+    fn evidence<'a>(&'a self, i: usize, shingles: &'a [u64]) -> Evidence<'a> {
+        Evidence {
+            shingles,
+            facts: &self.facts[i],
+            time: self.times[i],
+        }
+    }
+
     /// Whether documents `a` and `b` are versions of one story.
     fn same_story(
         &self,
@@ -918,28 +912,17 @@ impl Dedup {
         (a, fa): (usize, &Fingerprint),
         (b, fb): (usize, &Fingerprint),
     ) -> bool {
-        let evidence = |i: usize, shingles| Evidence {
-            shingles,
-            facts: &self.facts[i],
-            time: self.times[i],
-        };
         let verdict = judge.judge(
             doc_freq,
-            evidence(a, &fa.shingles.hashes),
-            evidence(b, &fb.shingles.hashes),
+            self.evidence(a, &fa.shingles.hashes),
+            self.evidence(b, &fb.shingles.hashes),
         );
         verdict.story == Story::Same
     }
 
-    /// Group integrity under the story judgment: a group holds because its
-    /// members are versions of one document, not because a chain of pairs
-    /// links them (A~B and B~C while A and C are different stories, or
-    /// pages joined through one copy of their template). Each connected
-    /// component is split into stars: members in input order join the
-    /// first of at most [`CENTRES`] centres they are a version of (exact
-    /// copies of a centre always do), else start a group of their own as
-    /// its centre. So every member is a version of its group's first
-    /// member, and the split depends only on the component.
+    /// Group integrity under the story judgment: each connected component
+    /// is split into stars ([`crate::judge::stars`]), so every member is a
+    /// version of its group's first member.
     fn centred(
         &self,
         judge: &JudgeConfig,
@@ -952,38 +935,11 @@ impl Dedup {
                 if members.len() < 3 {
                     return Ok(vec![members]);
                 }
-                // Fingerprints are kept for the first CENTRES stars only
-                // (the only ones compared); an exact copy of any member
-                // joins that member's star.
-                let mut centres: Vec<Cow<'_, Fingerprint>> = Vec::new();
-                let mut stars: Vec<Vec<usize>> = Vec::new();
-                let mut by_exact: std::collections::HashMap<u128, usize> =
-                    std::collections::HashMap::new();
-                for m in members {
-                    let exact = self.exact(m);
-                    if let Some(&k) = by_exact.get(&exact) {
-                        stars[k].push(m);
-                        continue;
-                    }
-                    let fm = self.fingerprint(m)?;
-                    let home = centres.iter().enumerate().position(|(k, fc)| {
-                        self.same_story(judge, doc_freq, (stars[k][0], fc), (m, &fm))
-                    });
-                    match home {
-                        Some(k) => {
-                            by_exact.insert(exact, k);
-                            stars[k].push(m);
-                        }
-                        None => {
-                            by_exact.insert(exact, stars.len());
-                            stars.push(vec![m]);
-                            if centres.len() < CENTRES {
-                                centres.push(fm);
-                            }
-                        }
-                    }
-                }
-                Ok(stars)
+                crate::judge::stars(
+                    members.into_iter().map(|m| (m, self.exact(m))),
+                    |m| self.fingerprint(m),
+                    |c, fc, m, fm| self.same_story(judge, doc_freq, (c, fc), (m, fm)),
+                )
             })
             .collect::<Result<_, crate::Error>>()?;
         let mut out: Vec<Vec<usize>> = split
@@ -1047,16 +1003,6 @@ impl Dedup {
         Ok(())
     }
 }
-
-/// Content shingles per document indexed to find texts contained in others
-/// ([`Dedup::merge_contained`]): of 16 keys, a text contained at 40% shows
-/// the 7 the rule needs with probability about 0.47, at 70% about 0.99.
-const CONTAINMENT_KEYS: usize = 16;
-
-/// Centres a member of a split component is compared with before it starts
-/// a group of its own (`Dedup::centred`): the cost stays linear in the
-/// component's size.
-const CENTRES: usize = 8;
 
 /// The fewest (key, position) pairs sorted in one run when a band's pairs
 /// are sorted on disk: a tiny budget must not make a file per pair.

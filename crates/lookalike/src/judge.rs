@@ -283,6 +283,127 @@ impl DocFreq {
     pub fn documents(&self) -> usize {
         self.documents
     }
+
+    /// A sketch sized for a collection of `shingles` shingles in all, as
+    /// every front sizes it: two counters a shingle, at most
+    /// [`TEMPLATE_MEMORY`]. Sketches to be merged ([`DocFreq::merge`]) must
+    /// be made with the same `shingles`.
+    pub fn for_collection(shingles: usize) -> DocFreq {
+        DocFreq::for_shingles(shingles, TEMPLATE_MEMORY)
+    }
+
+    /// Count one document: its distinct shingles (sorted, deduplicated) and
+    /// its facts.
+    pub fn add_document(&mut self, set: &[u64], facts: &[u32]) {
+        self.add(set);
+        self.add_facts(facts);
+    }
+
+    /// Add the counts of `other`, a sketch of other documents of the same
+    /// size: the result is the sketch of both collections (saturating
+    /// additions commute, so partial sketches of a cluster's partitions
+    /// merge in any order to the sketch one process would count).
+    pub fn merge(&mut self, other: &DocFreq) -> Result<(), crate::Error> {
+        if other.bits != self.bits {
+            return Err(crate::Error::Config(format!(
+                "template statistics of 2^{} and 2^{} counters cannot be merged: size both \
+                 from the same collection",
+                self.bits, other.bits
+            )));
+        }
+        for (c, &o) in self.counts.iter_mut().zip(&other.counts) {
+            *c = c.saturating_add(o);
+        }
+        self.documents += other.documents;
+        Ok(())
+    }
+
+    /// The counters and the number of documents counted, to ship a sketch
+    /// to another process ([`DocFreq::from_parts`] reads them back).
+    pub fn parts(&self) -> (&[u8], usize) {
+        (&self.counts, self.documents)
+    }
+
+    /// A sketch from [`DocFreq::parts`]: `counts` must be a power of two of
+    /// 2^12 to 2^31 counters.
+    pub fn from_parts(counts: Vec<u8>, documents: usize) -> Result<DocFreq, crate::Error> {
+        let n = counts.len();
+        if !n.is_power_of_two() || !(PARTITION_BITS + BLOCK_BITS..=31).contains(&n.trailing_zeros())
+        {
+            return Err(crate::Error::Config(format!(
+                "template statistics of {n} counters: expected a power of two from 2^12 to 2^31 \
+                 (were they cut short on the way?)"
+            )));
+        }
+        Ok(DocFreq {
+            bits: n.trailing_zeros(),
+            counts,
+            documents,
+        })
+    }
+}
+
+/// The most memory the template statistics of one collection take: 256
+/// MiB, room for about 128 million shingles at the sketch's intended
+/// accuracy; beyond that, counts grow noisier and more shingles read as
+/// template.
+pub const TEMPLATE_MEMORY: usize = 256 << 20;
+
+/// Content shingles per document indexed to find texts contained in others
+/// ([`JudgeConfig::containment_keys`]): of 16 keys, a text contained at 40%
+/// shows the 7 the rule needs with probability about 0.47, at 70% about
+/// 0.99.
+pub const CONTAINMENT_KEYS: usize = 16;
+
+/// Centres a member of a split component is compared with before it starts
+/// a group of its own ([`stars`]): the cost stays linear in the component's
+/// size.
+pub const CENTRES: usize = 8;
+
+/// Group integrity under the story judgment: a group holds because its
+/// members are versions of one document, not because a chain of pairs links
+/// them (A~B and B~C while A and C are different stories, or pages joined
+/// through one copy of their template). `members` (index and exact hash, in
+/// input order) are split into stars: each joins the first of at most
+/// [`CENTRES`] centres it is a version of (`same(centre, centre data,
+/// member, member data)`; exact copies of a star's member always join that
+/// star), else starts a star of its own as its centre. So every member is a
+/// version of its star's first member, and the split depends only on the
+/// members. `load` gives a member's data, asked once per member that is not
+/// an exact copy; only the first [`CENTRES`] centres' data are kept.
+pub fn stars<T>(
+    members: impl IntoIterator<Item = (usize, u128)>,
+    mut load: impl FnMut(usize) -> Result<T, crate::Error>,
+    same: impl Fn(usize, &T, usize, &T) -> bool,
+) -> Result<Vec<Vec<usize>>, crate::Error> {
+    let mut centres: Vec<T> = Vec::new();
+    let mut stars: Vec<Vec<usize>> = Vec::new();
+    let mut by_exact: std::collections::HashMap<u128, usize> = std::collections::HashMap::new();
+    for (m, exact) in members {
+        if let Some(&k) = by_exact.get(&exact) {
+            stars[k].push(m);
+            continue;
+        }
+        let data = load(m)?;
+        let home = centres
+            .iter()
+            .enumerate()
+            .position(|(k, c)| same(stars[k][0], c, m, &data));
+        match home {
+            Some(k) => {
+                by_exact.insert(exact, k);
+                stars[k].push(m);
+            }
+            None => {
+                by_exact.insert(exact, stars.len());
+                stars.push(vec![m]);
+                if centres.len() < CENTRES {
+                    centres.push(data);
+                }
+            }
+        }
+    }
+    Ok(stars)
 }
 
 /// What one side of a pair brings: its shingle set (sorted, deduplicated),
@@ -338,12 +459,71 @@ pub struct Verdict {
 }
 
 impl JudgeConfig {
+    /// The statistics the judgment uses: none below
+    /// [`JudgeConfig::min_collection`] documents.
+    pub fn statistics<'a>(&self, df: Option<&'a DocFreq>) -> Option<&'a DocFreq> {
+        df.filter(|d| d.documents() >= self.min_collection)
+    }
+
+    /// Whether shingle `h` is content (below the template frequency), with
+    /// the statistics `df` (every shingle is content without them).
+    pub fn is_content(&self, df: Option<&DocFreq>, h: u64) -> bool {
+        self.statistics(df)
+            .is_none_or(|df| df.count(h) < self.template_documents)
+    }
+
+    /// A document's containment keys: its [`CONTAINMENT_KEYS`] smallest
+    /// content shingles, a uniform sample of its content, so that a text
+    /// contained at share c in another finds about c of its keys there.
+    pub fn containment_keys<'a>(
+        &'a self,
+        df: Option<&'a DocFreq>,
+        shingles: &'a [u64],
+    ) -> impl Iterator<Item = u64> + 'a {
+        shingles
+            .iter()
+            .copied()
+            .filter(move |&h| self.is_content(df, h))
+            .take(CONTAINMENT_KEYS)
+    }
+
+    /// Whether a document holding `held` of another's `keys` containment
+    /// keys makes a candidate pair with it: the judgment's containment
+    /// share of them, and at least two.
+    pub fn holds_enough(&self, held: usize, keys: usize) -> bool {
+        held as f64 >= self.containment * keys as f64 && held >= 2
+    }
+
+    /// A candidate pair proposed by LSH: `None` when the signature estimate
+    /// (the slots of `a.0` and `b.0`) rules out both a Jaccard similarity of
+    /// `threshold` and the judgment's containment by more than `margin`
+    /// (no exact comparison made), else whether the two are versions of
+    /// one story.
+    pub fn judge_candidate(
+        &self,
+        df: Option<&DocFreq>,
+        threshold: f64,
+        margin: f64,
+        a: (&[u32], Evidence<'_>),
+        b: (&[u32], Evidence<'_>),
+    ) -> Option<bool> {
+        let estimate = crate::sketch::Signature::estimate(a.0, b.0);
+        let (na, nb) = (a.1.shingles.len() as f64, b.1.shingles.len() as f64);
+        // Containment of the smaller side implied by the Jaccard estimate:
+        // |A ∩ B| = J (|A| + |B|) / (1 + J).
+        let contained = estimate * (na + nb) / ((1.0 + estimate) * na.min(nb).max(1.0));
+        if estimate < threshold - margin && contained < self.containment - margin {
+            return None;
+        }
+        Some(self.judge(df, a.1, b.1).story == Story::Same)
+    }
+
     /// Judge one pair. `df` gives the collection's document frequencies; it
     /// is ignored (plain similarity, said in [`Verdict::statistics`]) when
     /// absent or when it counted fewer than [`JudgeConfig::min_collection`]
     /// documents.
     pub fn judge(&self, df: Option<&DocFreq>, a: Evidence<'_>, b: Evidence<'_>) -> Verdict {
-        let df = df.filter(|d| d.documents() >= self.min_collection);
+        let df = self.statistics(df);
         let inter = intersection_size(a.shingles, b.shingles);
         let union = a.shingles.len() + b.shingles.len() - inter;
         let jaccard = ratio(inter, union);
@@ -492,6 +672,17 @@ mod tests {
                 prop_assert_eq!(&many.counts, &one.counts);
                 prop_assert_eq!(many.documents(), sets.len());
             }
+            // Partial sketches of any split merge to the one sketch, and
+            // survive the trip through their parts.
+            let cut = sets.len() / 3;
+            let (mut left, mut right) = (DocFreq::with_bits(13), DocFreq::with_bits(13));
+            sets[..cut].iter().for_each(|s| left.add(s));
+            sets[cut..].iter().for_each(|s| right.add(s));
+            right.merge(&left).expect("same size");
+            let (counts, documents) = right.parts();
+            let back = DocFreq::from_parts(counts.to_vec(), documents).expect("valid parts");
+            prop_assert_eq!(&back.counts, &one.counts);
+            prop_assert_eq!(back.documents(), sets.len());
             let mut over = 0;
             for (&h, &n) in &truth {
                 prop_assert!(one.count(h) >= n.min(255));
@@ -499,6 +690,30 @@ mod tests {
             }
             prop_assert!(over * 10 <= truth.len().max(10), "{over} of {} over-counted", truth.len());
         }
+    }
+
+    #[test]
+    fn sketches_of_other_sizes_are_refused() {
+        let mut a = DocFreq::with_bits(13);
+        assert!(a.merge(&DocFreq::with_bits(14)).is_err());
+        assert!(DocFreq::from_parts(vec![0; 3000], 1).is_err());
+        assert!(DocFreq::from_parts(vec![0; 1 << 11], 1).is_err());
+    }
+
+    /// Members join the first centre they are a version of; exact copies
+    /// join their original's star; a member like none starts its own.
+    #[test]
+    fn stars_split_chains_at_their_centres() {
+        // Members 0..5 as numbers: "same" when within 2 of each other, so
+        // 0~2, 2~4 chain but 0 and 4 are apart.
+        let members = [(0, 10), (1, 11), (2, 12), (3, 10), (4, 14), (5, 15)];
+        let split = stars(
+            members.iter().copied().map(|(m, e)| (m, e as u128)),
+            |m| Ok(m as i32),
+            |_, &c, _, &m| (c - m).abs() <= 2,
+        )
+        .expect("no load error");
+        assert_eq!(split, vec![vec![0, 1, 2, 3], vec![4, 5]]);
     }
 
     #[test]

@@ -70,14 +70,26 @@ _MAX_ROUNDS = 64
 
 
 def _check_pipeline(columns: Sequence[str], text_col: str, id_col: str,
-                    order_col: str | None, keep: str, threshold: float, slots: int) -> str:
+                    order_col: str | None, keep: str, threshold: float, slots: int,
+                    judge: str = JUDGE, time_col: str | None = None,
+                    verification: str = VERIFICATION) -> str:
     """Check a Spark or Ray pipeline's arguments before the engine starts a
     job; returns the ordering column (default: the id column)."""
-    for c in (text_col, id_col) + ((order_col,) if order_col else ()):
+    named = (text_col, id_col, *(c for c in (order_col, time_col) if c))
+    for c in named:
         if c not in columns:
             raise LookalikeError(f"no column {c!r}; the columns are {list(columns)}")
     if keep not in ("first", "longest", "shortest"):
         raise LookalikeError(f'keep must be "first", "longest" or "shortest", got {keep!r}')
+    if judge not in ("plain", "story"):
+        raise LookalikeError(f'judge must be "plain" or "story", got {judge!r}')
+    if judge == "story" and verification != "exact":
+        raise LookalikeError(
+            'the story judgment needs the shingle sets: use verification="exact"'
+        )
+    if time_col and judge != "story":
+        warnings.warn('time_col is evidence for judge="story" only; the plain judgment '
+                      "ignores times", stacklevel=3)
     _lookalike.lsh_params(threshold, slots)
     return order_col or id_col
 

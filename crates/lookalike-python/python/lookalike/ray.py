@@ -5,7 +5,9 @@ The same pipeline as :mod:`lookalike.spark`: fingerprints by
 ``groupby``, candidate pairs by the library's own rule, pairs checked in Rust
 after joining both sides' fingerprints, and connected components by
 min-label propagation with pointer jumping over ``join`` until no label
-changes. Nothing is collected to the driver but counts. Joins need polars.
+changes. Nothing is collected to the driver but counts (and, under
+``judge="story"``, the template statistics: merged there from one sketch per
+block, then shared through the object store). Joins need polars.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from . import (
     _MAX_ROUNDS,
     BUCKET_CAP,
     CENTRES,
+    JUDGE,
     KEEP,
     NGRAM,
     SEED,
@@ -48,21 +51,30 @@ def dedup(
     bucket_cap: int = BUCKET_CAP,
     order_col: str | None = None,
     partitions: int = 4,
+    judge: str = JUDGE,
+    time_col: str | None = None,
 ) -> Any:
     """Return ``dataset`` with ``group`` (the ``id_col`` value of the group's
     first document) and ``kept`` (bool). Settings as in
-    :func:`lookalike.dedup`; ``partitions`` is the number of shuffle
-    partitions of each join. Ids must be unique (checked)."""
+    :func:`lookalike.dedup` (``time_col`` is its ``time_column``);
+    ``partitions`` is the number of shuffle partitions of each join. Ids
+    must be unique (checked)."""
     import ray
     import ray.data
 
     columns = dataset.columns()
-    order_col = _check_pipeline(columns, text_col, id_col, order_col, keep, threshold, slots)
+    order_col = _check_pipeline(
+        columns, text_col, id_col, order_col, keep, threshold, slots, judge, time_col,
+        verification,
+    )
+    story = judge == "story"
+    timed = story and time_col is not None
 
     def internal(batch: pa.Table) -> pa.Table:
-        return pa.table({
-            "_id": batch[id_col], "_order": batch[order_col], "_text": batch[text_col],
-        })
+        cols = {"_id": batch[id_col], "_order": batch[order_col], "_text": batch[text_col]}
+        if timed:
+            cols["_time"] = batch[time_col]
+        return pa.table(cols)
 
     docs = dataset.map_batches(internal, batch_format="pyarrow")
     n = docs.count()
@@ -81,10 +93,14 @@ def dedup(
     outputs = ["length", "exact", "shingles", "signature", "band_hashes"]
     if verification == "signature":
         outputs.remove("shingles")
+    if story:
+        outputs += ["facts", "time"]
+    inputs = ["_pos", "_text", *(["_time"] if timed else [])]
 
     def fingerprint(batch: pa.Table) -> pa.Table:
         table = _lookalike.fingerprint(
-            batch.select(["_pos", "_text"]), "_text", outputs, threshold, ngram, unit, slots, seed
+            batch.select(inputs), "_text", outputs, threshold, ngram, unit, slots, seed,
+            "_time" if timed else None,
         )
         if "shingles" not in outputs:
             table = table.append_column(
@@ -93,7 +109,7 @@ def dedup(
         # The exact hash as hex text: a plain key for every shuffle.
         exact = pa.array([bytes(b).hex() for b in table["exact"].to_pylist()], pa.string())
         table = table.set_column(table.schema.get_field_index("exact"), "exact", exact)
-        return table.drop_columns(["_text"])
+        return table.drop_columns([c for c in inputs if c != "_pos"])
 
     fp = docs.map_batches(fingerprint, batch_format="pyarrow").materialize()
     def with_words(batch: pa.Table) -> pa.Table:
@@ -113,10 +129,12 @@ def dedup(
         rest = batch.filter(pc.not_equal(batch["_pos"], batch["_first"]))
         return pa.table({"a": rest["_first"], "b": rest["_pos"]})
 
+    head_columns = ["_pos", "signature", "shingles", "band_hashes"]
+    if story:
+        head_columns += ["facts", "time"]
+
     def heads_of(batch: pa.Table) -> pa.Table:
-        return batch.filter(pc.equal(batch["_pos"], batch["_first"])).select(
-            ["_pos", "signature", "shingles", "band_hashes"]
-        )
+        return batch.filter(pc.equal(batch["_pos"], batch["_first"])).select(head_columns)
 
     exact_edges = families.map_batches(family_edges, batch_format="pyarrow")
     heads = families.map_batches(heads_of, batch_format="pyarrow").materialize()
@@ -169,9 +187,15 @@ def dedup(
         passed = pc.fill_null(pc.greater_equal(table["similarity"], threshold), False)
         return table.filter(passed).select(["a", "b"])
 
-    verified = candidates.map_batches(check, batch_format="pyarrow")
+    if story:
+        templates = _templates(heads)
+        verified = _story_edges(heads, pairs, templates, threshold, partitions)
+    else:
+        verified = candidates.map_batches(check, batch_format="pyarrow")
     edges = verified.union(exact_edges).materialize()
     labels = _components(edges, partitions)
+    if story:
+        labels = _stars(fp, labels, templates, partitions)
 
     def lengths(batch: pa.Table) -> pa.Table:
         return batch.select(["_pos", "length"])
@@ -216,6 +240,157 @@ def dedup(
         .select_columns(["_id", "group", "kept"])
     )
     return dataset.join(result, "inner", partitions, on=(id_col,), right_on=("_id",))
+
+
+def _templates(heads: Any) -> Any:
+    """The story judgment's template statistics of ``heads`` (one row per
+    exact family): a sketch per block, sized from the whole collection's
+    shingle count, merged on the driver one at a time (merging commutes, so
+    the result is the sketch one process counts), then put in the object
+    store for the tasks that judge. None when no document has words."""
+    import ray
+
+    def size(batch: pa.Table) -> pa.Table:
+        n = pc.sum(pc.list_value_length(batch["shingles"])).as_py() or 0
+        return pa.table({"n": pa.array([n], pa.int64())})
+
+    total = heads.map_batches(size, batch_format="pyarrow").sum("n") or 0
+
+    def count(batch: pa.Table) -> pa.Table:
+        sketch = _lookalike.Templates.count(batch.select(["shingles", "facts"]), total)
+        return pa.table({
+            "counts": pa.array([sketch.counts], pa.binary()),
+            "documents": pa.array([sketch.documents], pa.int64()),
+        })
+
+    merged = None
+    for row in heads.map_batches(count, batch_format="pyarrow").iter_rows():
+        part = _lookalike.Templates(row["counts"], row["documents"])
+        merged = part if merged is None else merged.merge(part)
+    return None if merged is None else ray.put(merged)
+
+
+_TEMPLATES: dict[Any, Any] = {}
+
+
+def _templates_of(ref: Any) -> Any:
+    """The statistics behind ``ref``, read once per worker process (a
+    sketch can be large; every batch reading it again would copy it)."""
+    import ray
+
+    if ref is None:
+        return None
+    if ref not in _TEMPLATES:
+        _TEMPLATES.clear()
+        _TEMPLATES[ref] = ray.get(ref)
+    return _TEMPLATES[ref]
+
+
+def _story_edges(heads: Any, lsh_pairs: Any, templates: Any, threshold: float,
+                 partitions: int) -> Any:
+    """The pairs judged versions of one story (see ``lookalike.spark``):
+    LSH's candidates and containment candidates, judged in Rust."""
+
+    def keys_of(batch: pa.Table) -> pa.Table:
+        table = _lookalike.containment_keys(
+            batch.select(["_pos", "shingles"]), "_pos", _templates_of(templates)
+        )
+        return table.rename_columns(["key", "a"])
+
+    keys = heads.map_batches(keys_of, batch_format="pyarrow").materialize()
+    key_count = keys.groupby("a").count().rename_columns({"count()": "keys"})
+
+    def shingles_of(batch: pa.Table) -> pa.Table:
+        lists = batch["shingles"].combine_chunks()
+        parents = pc.list_parent_indices(lists)
+        return pa.table({"key": pc.list_flatten(lists), "b": pc.take(batch["_pos"], parents)})
+
+    def other(batch: pa.Table) -> pa.Table:
+        return batch.filter(pc.not_equal(batch["a"], batch["b"])).select(["a", "b"])
+
+    held = (
+        heads.map_batches(shingles_of, batch_format="pyarrow")
+        .join(keys, "inner", partitions, on=("key",))
+        .map_batches(other, batch_format="pyarrow")
+        .groupby(["a", "b"])
+        .count()
+        .rename_columns({"count()": "held"})
+        .join(key_count, "inner", partitions, on=("a",))
+    )
+
+    def enough(batch: pa.Table) -> pa.Table:
+        table = _lookalike.holds_enough(batch.select(["a", "b", "held", "keys"]))
+        table = table.filter(table["enough"])
+        return pa.table({
+            "a": pc.min_element_wise(table["a"], table["b"]),
+            "b": pc.max_element_wise(table["a"], table["b"]),
+        })
+
+    def flagged(lsh: bool):
+        def flag(batch: pa.Table) -> pa.Table:
+            return pa.table({
+                "a": batch["a"], "b": batch["b"],
+                "lsh": pa.array([lsh] * batch.num_rows, pa.bool_()),
+            })
+        return flag
+
+    contained = (
+        held.map_batches(enough, batch_format="pyarrow")
+        .groupby(["a", "b"])
+        .count()
+        .map_batches(flagged(False), batch_format="pyarrow")
+    )
+    pairs = lsh_pairs.map_batches(flagged(True), batch_format="pyarrow").union(contained)
+
+    def side(x: str):
+        def rename(batch: pa.Table) -> pa.Table:
+            return pa.table({
+                x: batch["_pos"],
+                **{f"{c}_{x}": batch[c] for c in ("signature", "shingles", "facts", "time")},
+            })
+        return heads.map_batches(rename, batch_format="pyarrow")
+
+    candidates = pairs.join(side("a"), "inner", partitions, on=("a",)).join(
+        side("b"), "inner", partitions, on=("b",)
+    )
+
+    def judged(batch: pa.Table) -> pa.Table:
+        table = _lookalike.judge_pairs(batch, _templates_of(templates), threshold, 0.15)
+        return table.filter(table["same"]).select(["a", "b"])
+
+    return candidates.map_batches(judged, batch_format="pyarrow")
+
+
+def _stars(fp: Any, labels: Any, templates: Any, partitions: int) -> Any:
+    """Group integrity (``lookalike::judge::stars``; see ``lookalike.spark``):
+    components of three or more split into stars, one component per group
+    of ``map_groups``; returns ``(v, label)``, label = the star's first."""
+    sizes = labels.groupby("label").count().rename_columns({"count()": "_size"})
+    sized = labels.join(sizes, "inner", partitions, on=("label",)).materialize()
+
+    def smaller(big: bool):
+        def pick(batch: pa.Table) -> pa.Table:
+            keep = pc.greater_equal(batch["_size"], 3)
+            return batch.filter(keep if big else pc.invert(keep)).select(["v", "label"])
+        return pick
+
+    def member_data(batch: pa.Table) -> pa.Table:
+        return batch.select(["_pos", "exact", "shingles", "facts", "time"]).rename_columns(
+            {"_pos": "v"}
+        )
+
+    members = sized.map_batches(smaller(True), batch_format="pyarrow").join(
+        fp.map_batches(member_data, batch_format="pyarrow"), "inner", partitions, on=("v",)
+    )
+
+    def split(group: pa.Table) -> pa.Table:
+        table = _lookalike.stars(
+            group.rename_columns({"v": "_pos"}), _templates_of(templates)
+        )
+        return table.rename_columns(["v", "label"])
+
+    split_ones = members.groupby("label").map_groups(split, batch_format="pyarrow")
+    return sized.map_batches(smaller(False), batch_format="pyarrow").union(split_ones).materialize()
 
 
 def _remote(fn):

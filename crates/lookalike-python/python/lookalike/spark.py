@@ -13,6 +13,11 @@ The pipeline is the CLI's, cut where a cluster needs it cut:
 5. connected components of the passing pairs by min-label propagation with
    pointer jumping, in DataFrames, until no label changes.
 
+With ``judge="story"`` (see :func:`_story_edges`), template statistics are
+counted per partition and merged by ``treeReduce``, containment candidates
+join LSH's, pairs are judged as stories in Rust, and components of three or
+more are split into stars in Rust, one component in one task.
+
 Nothing is collected to the driver but counts. Documents are ordered by
 ``order_col`` (default: ``id_col``): "first" means smallest there, as
 "first" means earliest in the input on the command line.
@@ -29,6 +34,7 @@ from . import (
     _MAX_ROUNDS,
     BUCKET_CAP,
     CENTRES,
+    JUDGE,
     KEEP,
     NGRAM,
     SEED,
@@ -57,19 +63,26 @@ def dedup(
     centres: int = CENTRES,
     bucket_cap: int = BUCKET_CAP,
     order_col: str | None = None,
+    judge: str = JUDGE,
+    time_col: str | None = None,
 ) -> Any:
     """Return ``df`` with two more columns: ``group`` (the ``id_col`` value of
     the group's first document; a document without duplicates is its own
-    group) and ``kept`` (bool). Settings as in :func:`lookalike.dedup`.
-    Ids must be unique (checked)."""
+    group) and ``kept`` (bool). Settings as in :func:`lookalike.dedup`
+    (``time_col`` is its ``time_column``). Ids must be unique (checked)."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    order_col = _check_pipeline(df.columns, text_col, id_col, order_col, keep, threshold, slots)
+    order_col = _check_pipeline(
+        df.columns, text_col, id_col, order_col, keep, threshold, slots, judge, time_col,
+        verification,
+    )
+    story = judge == "story"
 
     docs = df.select(
         F.col(id_col).alias("_id"), F.col(order_col).alias("_order"),
         F.col(text_col).alias("_text"),
+        *([_seconds(df, time_col).alias("_time")] if story and time_col else []),
     )
     if docs.count() != docs.select("_id").distinct().count():
         raise LookalikeError(f"column {id_col!r} has duplicate values: ids must be unique")
@@ -100,12 +113,21 @@ def dedup(
     if verification == "signature":
         # Pairs are checked on signatures alone: no shingle sets to ship.
         outputs.remove("shingles")
+    if story:
+        outputs += ["facts", "time"]
+        fp_schema = T.StructType([
+            *fp_schema.fields,
+            T.StructField("facts", int_list),
+            T.StructField("time", T.LongType()),
+        ])
+    timed = story and time_col is not None
+    inputs = ["_pos", "_text", *(["_time"] if timed else [])]
 
     def fingerprint(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             table = _lookalike.fingerprint(
-                batch.select(["_pos", "_text"]), "_text", outputs, threshold, ngram, unit,
-                slots, seed,
+                batch.select(inputs), "_text", outputs, threshold, ngram, unit,
+                slots, seed, "_time" if timed else None,
             )
             if "shingles" not in outputs:
                 empty = pa.array([[]] * table.num_rows, pa.list_(pa.int64()))
@@ -162,13 +184,19 @@ def dedup(
             table = _lookalike.check_pairs(batch, threshold, 0.15, verification)
             yield from table.select(["a", "b", "similarity"]).to_batches()
 
-    verified = (
-        candidates.mapInArrow(check, checked_schema)
-        .filter(F.col("similarity") >= threshold)
-        .select("a", "b")
-    )
+    if story:
+        templates = _templates(heads)
+        verified = _story_edges(heads, pairs, templates, threshold)
+    else:
+        verified = (
+            candidates.mapInArrow(check, checked_schema)
+            .filter(F.col("similarity") >= threshold)
+            .select("a", "b")
+        )
     edges = verified.unionByName(family_edges).localCheckpoint()
     labels = _components(edges)
+    if story:
+        labels = _stars(fp, labels, templates)
 
     # Each document's group root (smallest position), then the kept member.
     placed = fp.select("_pos", "length").join(labels, F.col("_pos") == F.col("v"), "left")
@@ -194,6 +222,158 @@ def dedup(
         )
     )
     return df.join(result, df[id_col] == result["_gid"]).drop("_gid")
+
+
+def _seconds(df: Any, name: str) -> Any:
+    """Column ``name`` as the engine reads times: Spark timestamps become
+    seconds since 1970; int64 seconds and RFC 3339 text pass as they are."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    if isinstance(df.schema[name].dataType, (T.TimestampType, T.TimestampNTZType, T.DateType)):
+        return F.unix_timestamp(F.col(name).cast("timestamp"))
+    return F.col(name)
+
+
+def _templates(heads: Any) -> Any:
+    """The story judgment's template statistics of ``heads`` (one row per
+    exact family): a sketch per partition, sized from the whole collection's
+    shingle count, merged by ``treeReduce`` (merging commutes, so the result
+    is the sketch one process counts). Only the sketch reaches the driver,
+    to be broadcast to the tasks that judge."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    total = heads.select(F.sum(F.size("shingles"))).first()[0] or 0
+    partial_schema = T.StructType([
+        T.StructField("counts", T.BinaryType()), T.StructField("documents", T.LongType()),
+    ])
+
+    def count(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        sketch = None
+        for batch in batches:
+            part = _lookalike.Templates.count(batch, total)
+            sketch = part if sketch is None else sketch.merge(part)
+        if sketch is not None:
+            yield pa.RecordBatch.from_pydict(
+                {"counts": [sketch.counts], "documents": [sketch.documents]}
+            )
+
+    partials = heads.select("shingles", "facts").mapInArrow(count, partial_schema).rdd
+    if partials.isEmpty():
+        return None
+    merged = partials.map(lambda r: _lookalike.Templates(r[0], r[1])).treeReduce(
+        lambda x, y: x.merge(y)
+    )
+    return heads.sparkSession.sparkContext.broadcast(merged)
+
+
+def _story_edges(heads: Any, lsh_pairs: Any, templates: Any, threshold: float) -> Any:
+    """The pairs judged versions of one story, as ``dedup --judge story``
+    finds them: LSH's candidates (the signature estimate may rule them out)
+    and containment candidates (a document holding enough of another's
+    containment keys), each judged in Rust on both sides' shingles, facts
+    and times."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    def tpl() -> Any:
+        return templates.value if templates is not None else None
+
+    key_schema = T.StructType([
+        T.StructField("key", T.LongType()), T.StructField("a", T.LongType()),
+    ])
+
+    def keys_of(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        t = tpl()
+        for batch in batches:
+            table = _lookalike.containment_keys(batch.select(["_pos", "shingles"]), "_pos", t)
+            yield from table.rename_columns(["key", "a"]).to_batches()
+
+    keys = heads.select("_pos", "shingles").mapInArrow(keys_of, key_schema).localCheckpoint()
+    key_count = keys.groupBy("a").agg(F.count("*").alias("keys"))
+    held = (
+        heads.select(F.col("_pos").alias("b"), F.explode("shingles").alias("key"))
+        .join(keys, "key")
+        .filter(F.col("a") != F.col("b"))
+        .groupBy("a", "b")
+        .agg(F.count("*").alias("held"))
+        .join(key_count, "a")
+    )
+    enough_schema = T.StructType([
+        T.StructField("a", T.LongType()), T.StructField("b", T.LongType()),
+        T.StructField("enough", T.BooleanType()),
+    ])
+
+    def enough(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield from _lookalike.holds_enough(batch).select(["a", "b", "enough"]).to_batches()
+
+    contained = (
+        held.select("a", "b", "held", "keys")
+        .mapInArrow(enough, enough_schema)
+        .filter("enough")
+        .select(F.least("a", "b").alias("a"), F.greatest("a", "b").alias("b"))
+        .distinct()
+        .withColumn("lsh", F.lit(False))
+    )
+    pairs = lsh_pairs.withColumn("lsh", F.lit(True)).unionByName(contained)
+    sides = heads.select("_pos", "signature", "shingles", "facts", "time")
+
+    def side(x: str) -> Any:
+        return sides.select(
+            F.col("_pos").alias(x),
+            *(F.col(c).alias(f"{c}_{x}") for c in ("signature", "shingles", "facts", "time")),
+        )
+
+    candidates = pairs.join(side("a"), "a").join(side("b"), "b")
+    same_schema = T.StructType([
+        T.StructField("a", T.LongType()), T.StructField("b", T.LongType()),
+        T.StructField("same", T.BooleanType()),
+    ])
+
+    def judged(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        t = tpl()
+        for batch in batches:
+            table = _lookalike.judge_pairs(batch, t, threshold, 0.15)
+            yield from table.select(["a", "b", "same"]).to_batches()
+
+    return candidates.mapInArrow(judged, same_schema).filter("same").select("a", "b")
+
+
+def _stars(fp: Any, labels: Any, templates: Any) -> Any:
+    """Group integrity (``lookalike::judge::stars``): each component of three
+    or more documents is split into stars, every member a version of its
+    star's first; returns ``(v, label)`` with label = the star's first
+    member. One component is handled by one task (its members' fingerprints
+    in memory there)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    sizes = labels.groupBy("label").agg(F.count("*").alias("_size"))
+    sized = labels.join(sizes, "label")
+    small = sized.filter(F.col("_size") < 3).select("v", "label")
+    members = (
+        sized.filter(F.col("_size") >= 3)
+        .join(fp.select("_pos", "exact", "shingles", "facts", "time"),
+              F.col("v") == F.col("_pos"))
+        .select("label", "_pos", "exact", "shingles", "facts", "time")
+        .repartition("label")
+    )
+    star_schema = T.StructType([
+        T.StructField("v", T.LongType()), T.StructField("label", T.LongType()),
+    ])
+
+    def split(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        # A partition holds whole components: split them all at once.
+        whole = list(batches)
+        if not whole:
+            return
+        t = templates.value if templates is not None else None
+        table = _lookalike.stars(pa.Table.from_batches(whole), t)
+        yield from table.rename_columns(["v", "label"]).to_batches()
+
+    return small.unionByName(members.mapInArrow(split, star_schema)).localCheckpoint()
 
 
 def _components(edges: Any) -> Any:
