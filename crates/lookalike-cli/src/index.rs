@@ -85,13 +85,14 @@ pub fn run(args: IndexArgs) -> Result<()> {
                 eprintln!("lookalike: {}: {p}", path.display());
             }
             if !problems.is_empty() {
-                return Err(lookalike::Error::Index {
+                return Err(lookalike::Error::index(
                     path,
-                    message: format!(
+                    lookalike::IndexProblem::Damaged,
+                    format!(
                         "{} inconsistencies; rebuild the index from its inputs",
                         problems.len()
                     ),
-                }
+                )
                 .into());
             }
             eprintln!(

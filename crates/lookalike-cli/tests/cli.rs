@@ -1088,6 +1088,12 @@ fn index_remembers_documents_between_runs() {
         "create must not overwrite: {}",
         stderr(&o)
     );
+    // The library says what is wrong; the command line, what to do.
+    assert!(
+        stderr(&o).contains("already exists") && stderr(&o).contains("choose another path"),
+        "{}",
+        stderr(&o)
+    );
 
     // Yesterday's stories are stored ...
     let o = bin()

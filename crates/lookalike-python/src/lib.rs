@@ -46,9 +46,97 @@ create_exception!(
     "An error from the lookalike library: bad settings, bad input data (the message names the row and column) or an index that cannot be used."
 );
 
-/// The one place where library errors become Python exceptions.
+create_exception!(
+    _lookalike,
+    LookalikeIndexError,
+    LookalikeError,
+    "An index file cannot be used; the subclass says why."
+);
+create_exception!(
+    _lookalike,
+    IndexMissingError,
+    LookalikeIndexError,
+    "No index file at the path."
+);
+create_exception!(
+    _lookalike,
+    IndexExistsError,
+    LookalikeIndexError,
+    "Creating an index was refused: a file is already at the path."
+);
+create_exception!(
+    _lookalike,
+    NotAnIndexError,
+    LookalikeIndexError,
+    "The file is not a lookalike index."
+);
+create_exception!(
+    _lookalike,
+    IndexInUseError,
+    LookalikeIndexError,
+    "Another process (or another open Index) holds the index file."
+);
+create_exception!(
+    _lookalike,
+    IndexReadOnlyError,
+    LookalikeIndexError,
+    "The index file cannot be opened for writing."
+);
+create_exception!(
+    _lookalike,
+    IndexFormatError,
+    LookalikeIndexError,
+    "The index was written in a format this build does not read."
+);
+create_exception!(
+    _lookalike,
+    IndexSettingsError,
+    LookalikeIndexError,
+    "Settings asked for differ from those the index was created with."
+);
+create_exception!(
+    _lookalike,
+    IndexDamagedError,
+    LookalikeIndexError,
+    "The index file is damaged: restore it from a backup or rebuild it."
+);
+create_exception!(
+    _lookalike,
+    IndexStorageError,
+    LookalikeIndexError,
+    "The disk or the database failed while working on the index."
+);
+
+/// The one place where library errors become Python exceptions: index
+/// problems as their own subclasses, with what to do in Python's terms.
 fn lib_err(e: lookalike::Error) -> PyErr {
-    LookalikeError::new_err(e.to_string())
+    use lookalike::IndexProblem as P;
+    let Some(problem) = e.index_problem() else {
+        return LookalikeError::new_err(e.to_string());
+    };
+    let with = |remedy: &str| format!("{e}; {remedy}");
+    match problem {
+        P::Missing => {
+            IndexMissingError::new_err(with("create it with lookalike.Index.create(path)"))
+        }
+        P::Exists => IndexExistsError::new_err(with(
+            "open it with lookalike.Index(path), or choose another path",
+        )),
+        P::NotAnIndex => NotAnIndexError::new_err(e.to_string()),
+        P::InUse => IndexInUseError::new_err(with(
+            "one process at a time: close the other lookalike.Index on it, or send the documents \
+             to the `lookalike serve` that holds it",
+        )),
+        P::ReadOnly => IndexReadOnlyError::new_err(e.to_string()),
+        P::Format => IndexFormatError::new_err(with(
+            "use the lookalike that made it, or rebuild the index from its documents",
+        )),
+        P::Settings => IndexSettingsError::new_err(with(
+            "open it without settings to use its own, or create a new index",
+        )),
+        P::Damaged => IndexDamagedError::new_err(e.to_string()),
+        _ => IndexStorageError::new_err(e.to_string()),
+    }
 }
 
 fn input_err(message: String) -> PyErr {
@@ -1230,6 +1318,25 @@ fn defaults() -> PyResult<String> {
 #[pymodule]
 fn _lookalike(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LookalikeError", m.py().get_type::<LookalikeError>())?;
+    m.add(
+        "LookalikeIndexError",
+        m.py().get_type::<LookalikeIndexError>(),
+    )?;
+    m.add("IndexMissingError", m.py().get_type::<IndexMissingError>())?;
+    m.add("IndexExistsError", m.py().get_type::<IndexExistsError>())?;
+    m.add("NotAnIndexError", m.py().get_type::<NotAnIndexError>())?;
+    m.add("IndexInUseError", m.py().get_type::<IndexInUseError>())?;
+    m.add(
+        "IndexReadOnlyError",
+        m.py().get_type::<IndexReadOnlyError>(),
+    )?;
+    m.add("IndexFormatError", m.py().get_type::<IndexFormatError>())?;
+    m.add(
+        "IndexSettingsError",
+        m.py().get_type::<IndexSettingsError>(),
+    )?;
+    m.add("IndexDamagedError", m.py().get_type::<IndexDamagedError>())?;
+    m.add("IndexStorageError", m.py().get_type::<IndexStorageError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(fingerprint, m)?)?;
     m.add_function(wrap_pyfunction!(lsh_params, m)?)?;

@@ -233,6 +233,33 @@ def test_every_front_takes_its_defaults_from_the_engine(cli):
             )
 
 
+def test_index_problems_are_their_own_exceptions(tmp_path):
+    """Each kind of index trouble is its own subclass of LookalikeIndexError
+    (itself a LookalikeError), with what to do in Python's terms."""
+    path = str(tmp_path / "one.redb")
+    with pytest.raises(lookalike.IndexMissingError, match=r"Index\.create"):
+        lookalike.Index(path)
+    held = lookalike.Index.create(path)
+    with pytest.raises(lookalike.IndexExistsError, match=r"lookalike\.Index\(path\)"):
+        lookalike.Index.create(path)
+    with pytest.raises(lookalike.IndexInUseError, match="one process at a time"):
+        lookalike.Index(path)
+    del held
+    lookalike.Index(path).stats()
+    junk = tmp_path / "junk.redb"
+    junk.write_bytes(b"not a database at all, just some bytes" * 200)
+    with pytest.raises(lookalike.NotAnIndexError):
+        lookalike.Index(str(junk))
+    cut = tmp_path / "cut.redb"
+    cut.write_bytes((tmp_path / "one.redb").read_bytes()[:5000])
+    with pytest.raises(lookalike.LookalikeIndexError):
+        lookalike.Index(str(cut))
+    for cls in (lookalike.IndexDamagedError, lookalike.IndexStorageError,
+                lookalike.IndexFormatError, lookalike.IndexReadOnlyError):
+        assert issubclass(cls, lookalike.LookalikeIndexError)
+    assert issubclass(lookalike.LookalikeIndexError, lookalike.LookalikeError)
+
+
 def test_index_refuses_other_settings_on_open(tmp_path):
     path = str(tmp_path / "fixed.redb")
     lookalike.Index.create(path, threshold=0.5, store_text=True)
@@ -240,7 +267,7 @@ def test_index_refuses_other_settings_on_open(tmp_path):
     lookalike.Index(path)
     lookalike.Index(path, threshold=0.5, store_text=True)
     for other in ({"threshold": 0.9}, {"ngram": 3}, {"store_text": False}, {"unit": "chars"}):
-        with pytest.raises(lookalike.LookalikeError, match="fixed when it was created"):
+        with pytest.raises(lookalike.IndexSettingsError, match="fixed when it was created"):
             lookalike.Index(path, **other)
     # A refused open leaves the file free, even while its traceback is kept
     # (a notebook keeps the last one).

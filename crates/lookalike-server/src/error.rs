@@ -22,7 +22,9 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable code: `invalid_json`, `invalid_request`, `payload_too_large`,
     /// `unauthorized`, `not_found`, `method_not_allowed`, `request_timeout`,
-    /// `unsupported_media_type`, `internal`.
+    /// `unsupported_media_type`, `index_unavailable` (503: the disk or the
+    /// database failed; retry later), `index_damaged` (500: damage found in
+    /// the index file), `internal`.
     pub code: &'static str,
     /// What went wrong and what to do.
     pub message: String,
@@ -77,11 +79,28 @@ impl ApiError {
     }
 }
 
-/// The library's errors reach the service only from the index itself (disk,
-/// corruption): request problems are caught before it is called.
+/// The library's errors reach the service only from the index itself:
+/// request problems are caught before it is called. Each kind of index
+/// trouble gets its own status and code: the disk failing or a poisoned
+/// lock may pass (503 `index_unavailable`, retry later); damage found in the
+/// file will not (500 `index_damaged`: restore or rebuild it); anything else
+/// is 500 `internal`.
 impl From<lookalike::Error> for ApiError {
     fn from(e: lookalike::Error) -> ApiError {
-        ApiError::internal(e.to_string())
+        use lookalike::IndexProblem;
+        match e.index_problem() {
+            Some(IndexProblem::Storage | IndexProblem::Poisoned) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "index_unavailable",
+                format!("{e}; the request may be retried later"),
+            ),
+            Some(IndexProblem::Damaged) => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "index_damaged",
+                format!("{e}; the service's operator must restore or rebuild the index"),
+            ),
+            _ => ApiError::internal(e.to_string()),
+        }
     }
 }
 
@@ -126,4 +145,26 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
         _ => ("internal", "the service failed; see its log"),
     };
     ApiError::new(status, code, message).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lookalike::IndexProblem;
+
+    /// Index trouble that may pass is 503, damage 500 with its own code,
+    /// anything else 500 `internal`.
+    #[test]
+    fn index_problems_get_their_own_status() {
+        let of = |p| ApiError::from(lookalike::Error::index("x.redb", p, "why"));
+        let storage = of(IndexProblem::Storage);
+        assert_eq!(storage.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(storage.body.error.code, "index_unavailable");
+        let damaged = of(IndexProblem::Damaged);
+        assert_eq!(damaged.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(damaged.body.error.code, "index_damaged");
+        assert!(damaged.body.error.message.contains("x.redb: why"));
+        let other = ApiError::from(lookalike::Error::Config("bad".into()));
+        assert_eq!(other.body.error.code, "internal");
+    }
 }

@@ -72,12 +72,83 @@ pub enum Error {
     Index {
         /// The index file.
         path: PathBuf,
-        /// What went wrong and what to do.
+        /// What kind of trouble: each front end says what to do about it
+        /// in its own terms (the CLI its commands and exit codes, the
+        /// service its status codes, Python its exception classes).
+        problem: IndexProblem,
+        /// What went wrong, in terms of the file (no front end's commands).
         message: String,
     },
 }
 
+/// What is wrong with an index file or the work on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum IndexProblem {
+    /// No file at the path.
+    Missing,
+    /// Creating it was refused: a file is already there.
+    Exists,
+    /// The file is not a lookalike index (not a database, or no metadata).
+    NotAnIndex,
+    /// Another process holds the file (one process at a time).
+    InUse,
+    /// The file cannot be opened for writing (opening checks and commits).
+    ReadOnly,
+    /// Written in a format this build does not read.
+    Format,
+    /// Settings asked for differ from those the index was created with.
+    Settings,
+    /// The contents are damaged: a page, a record or the metadata.
+    Damaged,
+    /// The database or the disk failed while working (I/O, no space).
+    Storage,
+    /// An earlier operation panicked while holding the index.
+    Poisoned,
+}
+
+impl IndexProblem {
+    /// The problem's stable name (`in-use`, `damaged`, ...), as the
+    /// service's error codes and Python's exception classes use it.
+    pub fn name(self) -> &'static str {
+        match self {
+            IndexProblem::Missing => "missing",
+            IndexProblem::Exists => "exists",
+            IndexProblem::NotAnIndex => "not-an-index",
+            IndexProblem::InUse => "in-use",
+            IndexProblem::ReadOnly => "read-only",
+            IndexProblem::Format => "format",
+            IndexProblem::Settings => "settings",
+            IndexProblem::Damaged => "damaged",
+            IndexProblem::Storage => "storage",
+            IndexProblem::Poisoned => "poisoned",
+        }
+    }
+}
+
 impl Error {
+    /// An index error of kind `problem` on `path`.
+    pub fn index(
+        path: impl Into<PathBuf>,
+        problem: IndexProblem,
+        message: impl Into<String>,
+    ) -> Error {
+        Error::Index {
+            path: path.into(),
+            problem,
+            message: message.into(),
+        }
+    }
+
+    /// The index problem, when this is an index error.
+    pub fn index_problem(&self) -> Option<IndexProblem> {
+        match self {
+            Error::Index { problem, .. } => Some(*problem),
+            _ => None,
+        }
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {

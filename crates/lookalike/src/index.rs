@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::buckets::{BucketMap, Merge};
 use crate::dedup::Relation;
-use crate::error::{Error, Result};
+use crate::error::{Error, IndexProblem, Result};
 use crate::fingerprint::{FingerprintSpec, Fingerprinter};
 use crate::lsh::LshParams;
 use crate::sketch::Signature;
@@ -94,9 +94,9 @@ fn read_u64(
         .get(key)
         .map_err(|e| err(p, e))?
         .map(|v| v.value().to_vec())
-        .ok_or_else(|| err(p, format!("damaged: no {key:?} entry in the metadata")))?;
+        .ok_or_else(|| damaged(p, format!("damaged: no {key:?} entry in the metadata")))?;
     let bytes: [u8; 8] = v.as_slice().try_into().map_err(|_| {
-        err(
+        damaged(
             p,
             format!("damaged: the {key:?} entry is {} bytes, not 8", v.len()),
         )
@@ -310,11 +310,14 @@ impl std::fmt::Debug for Index {
     }
 }
 
+/// A failure of the database or the disk while working on the index.
 fn err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Index {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
+    Error::index(path, IndexProblem::Storage, e.to_string())
+}
+
+/// Damage found in the index's contents.
+fn damaged(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::index(path, IndexProblem::Damaged, e.to_string())
 }
 
 /// Most similar first; ties by id, so the order never depends on storage.
@@ -353,29 +356,37 @@ fn unpack_keys(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
 /// real cause.
 fn open_error(path: &Path, e: redb::DatabaseError) -> Error {
     use redb::{DatabaseError, StorageError};
-    let message = match e {
-        DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
-            "in use: another process has it open (one process at a time: a running `lookalike serve` \
-             or another `index add`); send the documents to the service that holds it, or wait \
-             until the other process ends"
-                .to_string()
-        }
-        DatabaseError::Storage(StorageError::Corrupted(why)) if why.contains("magic") => {
-            format!("not a lookalike index (not a database file: {why})")
-        }
-        DatabaseError::Storage(StorageError::Corrupted(why)) => format!(
-            "damaged ({why}); it cannot be read safely: restore it from a backup, or rebuild it \
-             from the documents"
+    let (problem, message) = match e {
+        DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => (
+            IndexProblem::InUse,
+            "in use: another process has it open (one process at a time)".to_string(),
+        ),
+        DatabaseError::Storage(StorageError::Corrupted(why)) if why.contains("magic") => (
+            IndexProblem::NotAnIndex,
+            format!("not a lookalike index (not a database file: {why})"),
+        ),
+        DatabaseError::Storage(StorageError::Corrupted(why)) => (
+            IndexProblem::Damaged,
+            format!(
+                "damaged ({why}); it cannot be read safely: restore it from a backup, or rebuild \
+                 it from the documents"
+            ),
         ),
         DatabaseError::Storage(StorageError::Io(io)) if io.to_string().contains("magic number") => {
-            format!("not a lookalike index (not a database file: {io})")
+            (
+                IndexProblem::NotAnIndex,
+                format!("not a lookalike index (not a database file: {io})"),
+            )
         }
         DatabaseError::Storage(StorageError::Io(io))
             if io.kind() == std::io::ErrorKind::UnexpectedEof =>
         {
-            "damaged: the file ends early (cut short?); restore it from a backup, or rebuild it \
-             from the documents"
-                .to_string()
+            (
+                IndexProblem::Damaged,
+                "damaged: the file ends early (cut short?); restore it from a backup, or rebuild \
+                 it from the documents"
+                    .to_string(),
+            )
         }
         DatabaseError::Storage(StorageError::Io(io))
             if matches!(
@@ -383,21 +394,30 @@ fn open_error(path: &Path, e: redb::DatabaseError) -> Error {
                 std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
             ) =>
         {
-            format!(
-                "cannot open it for writing ({io}): an index is opened read-write, even to \
-                 query it (its pages are checked and the check is committed); give this user \
-                 write access, or work on a copy"
+            (
+                IndexProblem::ReadOnly,
+                format!(
+                    "cannot open it for writing ({io}): an index is opened read-write, even to \
+                     query it (its pages are checked and the check is committed); give this \
+                     user write access, or work on a copy"
+                ),
             )
         }
-        DatabaseError::Storage(StorageError::Io(io)) => format!("cannot read it: {io}"),
-        other => format!("not a lookalike index ({other})"),
+        DatabaseError::Storage(StorageError::Io(io)) => {
+            (IndexProblem::Storage, format!("cannot read it: {io}"))
+        }
+        other => (
+            IndexProblem::NotAnIndex,
+            format!("not a lookalike index ({other})"),
+        ),
     };
-    err(path, message)
+    Error::index(path, problem, message)
 }
 
 fn lock_err(path: &Path) -> Error {
-    err(
+    Error::index(
         path,
+        IndexProblem::Poisoned,
         "an earlier operation panicked while holding the index; restart",
     )
 }
@@ -406,10 +426,7 @@ impl Index {
     /// Create a new index file; refuses to overwrite an existing file.
     pub fn create(path: &Path, spec: IndexSpec) -> Result<Index> {
         if path.exists() {
-            return Err(err(
-                path,
-                "already exists; open it with `index add`/`index query`, or choose another path",
-            ));
+            return Err(Error::index(path, IndexProblem::Exists, "already exists"));
         }
         let db = Database::create(path).map_err(|e| err(path, e))?;
         let tx = db.begin_write().map_err(|e| err(path, e))?;
@@ -434,9 +451,10 @@ impl Index {
     /// Open an existing index. Its format version must be this build's.
     pub fn open(path: &Path) -> Result<Index> {
         if !path.is_file() {
-            return Err(err(
+            return Err(Error::index(
                 path,
-                "no such index file; create it with `lookalike index create`",
+                IndexProblem::Missing,
+                "no such index file",
             ));
         }
         // redb trusts a plain open's file and may panic on a page damaged
@@ -449,14 +467,24 @@ impl Index {
             .map_err(|e| open_error(path, e))?;
         let (format, spec) = {
             let tx = db.begin_read().map_err(|e| err(path, e))?;
-            let meta = tx
-                .open_table(META)
-                .map_err(|e| err(path, format!("not a lookalike index ({e})")))?;
+            let meta = tx.open_table(META).map_err(|e| {
+                Error::index(
+                    path,
+                    IndexProblem::NotAnIndex,
+                    format!("not a lookalike index ({e})"),
+                )
+            })?;
             let get = |k: &str| -> Result<Vec<u8>> {
                 Ok(meta
                     .get(k)
                     .map_err(|e| err(path, e))?
-                    .ok_or_else(|| err(path, format!("not a lookalike index (no {k:?} entry)")))?
+                    .ok_or_else(|| {
+                        Error::index(
+                            path,
+                            IndexProblem::NotAnIndex,
+                            format!("not a lookalike index (no {k:?} entry)"),
+                        )
+                    })?
                     .value()
                     .to_vec())
             };
@@ -464,21 +492,22 @@ impl Index {
             let format = u32::from_le_bytes(
                 f.as_slice()
                     .try_into()
-                    .map_err(|_| err(path, "corrupt format entry"))?,
+                    .map_err(|_| damaged(path, "damaged: the format entry is not 4 bytes"))?,
             );
             (format, get("spec")?)
         };
         let upgrade = (1..FORMAT_VERSION).contains(&format);
         if !upgrade && format != FORMAT_VERSION {
-            return Err(err(
+            return Err(Error::index(
                 path,
+                IndexProblem::Format,
                 format!(
-                    "format version {format}; this lookalike reads version {FORMAT_VERSION}: rebuild the index, or use the lookalike that made it"
+                    "format version {format}; this lookalike reads versions 1 to {FORMAT_VERSION}"
                 ),
             ));
         }
-        let spec: IndexSpec =
-            serde_json::from_slice(&spec).map_err(|e| err(path, format!("corrupt spec: {e}")))?;
+        let spec: IndexSpec = serde_json::from_slice(&spec)
+            .map_err(|e| damaged(path, format!("damaged settings entry: {e}")))?;
         if upgrade {
             self::upgrade(&db, path, &spec.lsh, format)?;
             // Every record was rewritten, and the database never writes in
@@ -547,10 +576,11 @@ impl Index {
         if requested.fingerprint != self.spec.fingerprint
             || requested.threshold != self.spec.threshold
         {
-            return Err(err(
+            return Err(Error::index(
                 &self.path,
+                IndexProblem::Settings,
                 format!(
-                    "was made with other settings ({}); drop the settings flags to use the index's own, or create a new index",
+                    "was made with other settings ({})",
                     serde_json::to_string(&self.spec).unwrap_or_default()
                 ),
             ));
@@ -952,7 +982,7 @@ impl Index {
                 continue;
             };
             let stored: StoredDoc = postcard::from_bytes(raw.value())
-                .map_err(|e| err(p, format!("corrupt document {c}: {e}")))?;
+                .map_err(|e| damaged(p, format!("corrupt document {c}: {e}")))?;
             let exact = stored.exact == pr.exact.to_le_bytes();
             if let Some((similarity, relation)) = self.judge(
                 opts,
@@ -985,12 +1015,13 @@ impl Index {
             return Ok(None);
         };
         let docs = tx.open_table(DOCS).map_err(|e| err(p, e))?;
-        let Some(raw) = docs.get(n.value()).map_err(|e| err(p, e))? else {
+        let number = n.value();
+        let Some(raw) = docs.get(number).map_err(|e| err(p, e))? else {
             return Ok(None);
         };
-        Ok(Some(
-            postcard::from_bytes(raw.value()).map_err(|e| err(p, e))?,
-        ))
+        Ok(Some(postcard::from_bytes(raw.value()).map_err(|e| {
+            damaged(p, format!("corrupt document {number}: {e}"))
+        })?))
     }
 
     /// The most recently stored documents, newest first: at most `limit`,
@@ -1011,7 +1042,7 @@ impl Index {
                 let (n, raw) = r.map_err(|e| err(p, e))?;
                 let n = n.value();
                 let doc = postcard::from_bytes(raw.value())
-                    .map_err(|e| err(p, format!("corrupt document {n}: {e}")))?;
+                    .map_err(|e| damaged(p, format!("corrupt document {n}: {e}")))?;
                 Ok((n, doc))
             })
             .collect()
@@ -1074,7 +1105,7 @@ impl Index {
                 continue;
             };
             let stored: StoredDoc = postcard::from_bytes(raw.value())
-                .map_err(|e| err(p, format!("corrupt document {n}: {e}")))?;
+                .map_err(|e| damaged(p, format!("corrupt document {n}: {e}")))?;
             drop(raw);
             if with_ids {
                 ids_t.remove(stored.id.as_str()).map_err(|e| err(p, e))?;
@@ -1219,7 +1250,7 @@ fn upgrade(db: &Database, path: &Path, lsh: &LshParams, from: u32) -> Result<()>
                     let (k, v) = r.map_err(|e| err(path, e))?;
                     let n = k.value();
                     let old = postcard::from_bytes(v.value())
-                        .map_err(|e| err(path, format!("corrupt document {n}: {e}")))?;
+                        .map_err(|e| damaged(path, format!("corrupt document {n}: {e}")))?;
                     Ok((n, old))
                 })
                 .collect::<Result<_>>()?;
@@ -1272,7 +1303,7 @@ fn check_counter(db: &Database, path: &Path) -> Result<()> {
     if let Some((last, _)) = docs.last().map_err(|e| err(path, e))? {
         let last = last.value();
         if last >= next {
-            return Err(err(
+            return Err(damaged(
                 path,
                 format!(
                     "damaged: document {last} is stored but the next number is {next}; restore it from a backup, or rebuild it from the documents"
@@ -1296,7 +1327,7 @@ fn load_buckets(db: &Database, path: &Path, band_count: usize) -> Result<BucketM
             // A document's keys are 8 bytes for each band; any other length
             // is damage (`chunks_exact` would drop the rest silently).
             Ok((k, v)) if v.value().len() != band_count * 8 => {
-                failed = Some(err(
+                failed = Some(damaged(
                     path,
                     format!(
                         "damaged: document {} has {} bytes of band keys, not {}",

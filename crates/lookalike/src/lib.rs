@@ -69,4 +69,4 @@ pub mod time;
 pub mod tokenize;
 pub mod verify;
 
-pub use error::{Error, Place, Record, Result};
+pub use error::{Error, IndexProblem, Place, Record, Result};

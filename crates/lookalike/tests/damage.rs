@@ -10,6 +10,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
+use lookalike::IndexProblem;
 use lookalike::fingerprint::Fingerprinter;
 use lookalike::index::{CheckOptions, Checked, Index, IndexSpec, NewDoc};
 use lookalike::synth::{Rng, Vocabulary};
@@ -74,8 +75,8 @@ struct Answers {
 /// What one damaged copy did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
-    /// An operation returned an error naming the file.
-    CleanError,
+    /// An operation returned an error naming the file, of this kind.
+    CleanError(Option<lookalike::IndexProblem>),
     /// Every operation succeeded and agreed with the undamaged index.
     Correct,
     /// Every operation succeeded and an answer differed.
@@ -181,10 +182,24 @@ fn damaged_index_files_give_a_clean_error_or_the_right_answer() {
         std::fs::write(&copy, damage(&pristine, case)).expect("write copy");
         let outcome = match catch_unwind(AssertUnwindSafe(|| ask(&copy, &queries))) {
             Err(_) => Outcome::Panic,
-            Ok(Err(e)) if e.to_string().contains(&copy.display().to_string()) => {
-                Outcome::CleanError
+            // A damaged file is damaged, not a file, or unreadable: never
+            // "in use", "missing" or a settings problem, which would send
+            // the user the wrong way.
+            Ok(Err(e))
+                if e.to_string().contains(&copy.display().to_string())
+                    && matches!(
+                        e.index_problem(),
+                        Some(
+                            IndexProblem::Damaged
+                                | IndexProblem::NotAnIndex
+                                | IndexProblem::Storage
+                        )
+                    ) =>
+            {
+                Outcome::CleanError(e.index_problem())
             }
-            // An error that does not say which file is not a clean one.
+            // An error that does not say which file, or names the wrong
+            // kind of trouble, is not a clean one.
             Ok(Err(_)) => Outcome::Unnamed,
             // Users query without running `verify` first: whatever verify
             // says, the answers must be the undamaged index's.

@@ -33,11 +33,34 @@ from typing import Any
 import pyarrow as pa
 
 from . import _lookalike
-from ._lookalike import LookalikeError, __version__
+from ._lookalike import (
+    IndexDamagedError,
+    IndexExistsError,
+    IndexFormatError,
+    IndexInUseError,
+    IndexMissingError,
+    IndexReadOnlyError,
+    IndexSettingsError,
+    IndexStorageError,
+    LookalikeError,
+    LookalikeIndexError,
+    NotAnIndexError,
+    __version__,
+)
 
 __all__ = [
     "Index",
+    "IndexDamagedError",
+    "IndexExistsError",
+    "IndexFormatError",
+    "IndexInUseError",
+    "IndexMissingError",
+    "IndexReadOnlyError",
+    "IndexSettingsError",
+    "IndexStorageError",
     "LookalikeError",
+    "LookalikeIndexError",
+    "NotAnIndexError",
     "__version__",
     "align",
     "band_hashes",
@@ -331,7 +354,7 @@ class Index:
         differ = {k: (v, stored[k]) for k, v in settings.items() if v != stored[k]}
         if differ:
             said = ", ".join(f"{k}={v!r} (it has {was!r})" for k, (v, was) in differ.items())
-            raise LookalikeError(
+            raise IndexSettingsError(
                 f"index {self.path}: its settings were fixed when it was created; asked for "
                 f"{said}: open it without settings, or create a new index"
             )
