@@ -5,9 +5,9 @@ use std::io::{BufWriter, Write};
 
 use anyhow::Result;
 use lookalike::fingerprint::Fingerprinter;
-use lookalike::index::{CheckOptions, Index, IndexSpec, NewDoc};
+use lookalike::index::{CheckOptions, ExpectedSpec, Index, IndexSpec, NewDoc};
 
-use crate::args::{CheckArgs, ExpectArgs, IndexArgs, IndexCommand};
+use crate::args::{CheckArgs, IndexArgs, IndexCommand};
 use crate::input;
 
 /// Documents per transaction: large batches commit faster (redb fsyncs once
@@ -115,7 +115,13 @@ pub fn run(args: IndexArgs) -> Result<()> {
 /// Open an index, telling the user when that upgraded the file in place
 /// (older builds of lookalike cannot read it afterwards).
 pub fn open(path: &std::path::Path) -> Result<Index> {
-    let index = Index::open(path)?;
+    open_expecting(path, &ExpectedSpec::default())
+}
+
+/// [`open`], refusing an index made with settings other than `expected`
+/// (before an old format is upgraded).
+pub fn open_expecting(path: &std::path::Path, expected: &ExpectedSpec) -> Result<Index> {
+    let index = Index::open_expecting(path, expected)?;
     if let Some(old) = index.upgraded_from() {
         eprintln!(
             "lookalike: upgraded {} from index format {old} to {}; older versions of lookalike cannot read it now",
@@ -149,8 +155,16 @@ fn check(args: &CheckArgs, store: bool) -> Result<()> {
         time_field: Some(time_field.clone()),
         ..read.options()
     };
-    let index = open(path)?;
-    refuse_other_settings(&index, expect)?;
+    let index = open_expecting(
+        path,
+        &ExpectedSpec {
+            threshold: expect.threshold,
+            ngram: expect.ngram,
+            slots: expect.slots,
+            seed: expect.seed,
+            ..ExpectedSpec::default()
+        },
+    )?;
     let (sources, _spool) = input::open_sources(inputs)?;
     let mut out = BufWriter::new(std::io::stdout().lock());
     let (mut n, mut dups, mut stored) = (0usize, 0usize, 0usize);
@@ -220,40 +234,4 @@ pub fn held_by(
         .into_iter()
         .map(|c| (c.id, c.matches.into_iter().next().map(|m| m.id)))
         .collect())
-}
-
-/// Settings given on the command line must be the index's own: fingerprints
-/// made another way would be compared with nonsense.
-fn refuse_other_settings(index: &Index, expect: &ExpectArgs) -> Result<()> {
-    let spec = index.spec();
-    let mut wrong = Vec::new();
-    if let Some(t) = expect.threshold.filter(|t| *t != spec.threshold) {
-        wrong.push(format!("threshold {t} (the index has {})", spec.threshold));
-    }
-    if let Some(n) = expect.ngram.filter(|n| *n != spec.fingerprint.shingle.n) {
-        wrong.push(format!(
-            "n-gram size {n} (the index has {})",
-            spec.fingerprint.shingle.n
-        ));
-    }
-    if let Some(k) = expect.slots.filter(|k| *k != spec.fingerprint.sketch.slots) {
-        wrong.push(format!(
-            "{k} slots (the index has {})",
-            spec.fingerprint.sketch.slots
-        ));
-    }
-    if let Some(s) = expect.seed.filter(|s| *s != spec.fingerprint.shingle.seed) {
-        wrong.push(format!(
-            "seed {s} (the index has {})",
-            spec.fingerprint.shingle.seed
-        ));
-    }
-    if !wrong.is_empty() {
-        return Err(lookalike::Error::Config(format!(
-            "the index was made with other settings: {}; leave these flags out to use the index's own settings, or create another index",
-            wrong.join(", ")
-        ))
-        .into());
-    }
-    Ok(())
 }

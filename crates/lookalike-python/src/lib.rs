@@ -33,7 +33,7 @@ use lookalike::cluster::KeepPolicy;
 use lookalike::compare::CompareConfig;
 use lookalike::dedup::{Dedup, DedupConfig, Relation, Verification, check_candidate};
 use lookalike::fingerprint::Fingerprinter;
-use lookalike::index::{CheckOptions, Index as LibIndex, IndexSpec, NewDoc};
+use lookalike::index::{CheckOptions, ExpectedSpec, Index as LibIndex, IndexSpec, NewDoc};
 use lookalike::judge::{DocFreq, Evidence, JudgeConfig, Story};
 use lookalike::lsh::{LshParams, bucket_pairs as lib_bucket_pairs};
 use lookalike::shingle::{ShingleConfig, Unit};
@@ -135,12 +135,24 @@ fn lib_err(e: lookalike::Error) -> PyErr {
             "open it without settings to use its own, or create a new index",
         )),
         P::Damaged => IndexDamagedError::new_err(e.to_string()),
-        _ => IndexStorageError::new_err(e.to_string()),
+        P::Storage => IndexStorageError::new_err(e.to_string()),
+        _ => LookalikeIndexError::new_err(e.to_string()),
     }
 }
 
 fn input_err(message: String) -> PyErr {
     LookalikeError::new_err(message)
+}
+
+/// The shingle unit as Python spells it.
+fn parse_unit(unit: &str) -> PyResult<Unit> {
+    match unit {
+        "words" => Ok(Unit::Words),
+        "chars" => Ok(Unit::Chars),
+        other => Err(input_err(format!(
+            "unit must be \"words\" or \"chars\", got {other:?}"
+        ))),
+    }
 }
 
 /// Settings shared by every function, as Python passes them.
@@ -161,15 +173,7 @@ fn settings(
     centres: usize,
     bucket_cap: usize,
 ) -> PyResult<Settings> {
-    let unit = match unit {
-        "words" => Unit::Words,
-        "chars" => Unit::Chars,
-        other => {
-            return Err(input_err(format!(
-                "unit must be \"words\" or \"chars\", got {other:?}"
-            )));
-        }
-    };
+    let unit = parse_unit(unit)?;
     let keep = match keep {
         "first" => KeepPolicy::First,
         "longest" => KeepPolicy::Longest,
@@ -696,6 +700,15 @@ fn optional_i64(batch: &RecordBatch, name: &str) -> PyResult<Vec<Option<i64>>> {
         .collect())
 }
 
+/// An int64 column without nulls, with an error naming the column and row.
+fn required_i64(batch: &RecordBatch, name: &str) -> PyResult<Vec<i64>> {
+    optional_i64(batch, name)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| v.ok_or_else(|| input_err(format!("row {i}: column {name:?} is null"))))
+        .collect()
+}
+
 /// Each row's containment keys (`JudgeConfig::containment_keys` with the
 /// default judgment): rows `(key, <position_column>)`, from columns
 /// `shingles` and `position_column` (int64).
@@ -714,18 +727,18 @@ fn containment_keys(
     let mut pos = Int64Builder::new();
     for batch in &batches {
         let shingles = int_lists(batch, "shingles")?;
-        let positions = optional_i64(batch, position_column)?;
+        let positions = required_i64(batch, position_column)?;
         for (i, p) in positions.into_iter().enumerate() {
             let set = u64s(shingles, i);
             for h in judge.containment_keys(df, &set) {
                 key.append_value(h as i64);
-                pos.append_option(p);
+                pos.append_value(p);
             }
         }
     }
     let schema = Arc::new(Schema::new(vec![
         Field::new("key", DataType::Int64, false),
-        Field::new(position_column, DataType::Int64, true),
+        Field::new(position_column, DataType::Int64, false),
     ]));
     let columns: Vec<ArrayRef> = vec![Arc::new(key.finish()), Arc::new(pos.finish())];
     let batch = RecordBatch::try_new(schema.clone(), columns)
@@ -742,14 +755,15 @@ fn holds_enough(py: Python<'_>, data: AnyRecordBatch) -> PyResult<Py<PyAny>> {
     let (batches, schema) = read_batches(data)?;
     let mut out = Vec::with_capacity(batches.len());
     for batch in &batches {
-        let held = optional_i64(batch, "held")?;
-        let keys = optional_i64(batch, "keys")?;
+        let held = required_i64(batch, "held")?;
+        let keys = required_i64(batch, "keys")?;
         let mut enough = BooleanBuilder::with_capacity(batch.num_rows());
-        for (h, k) in held.into_iter().zip(keys) {
-            let (h, k) = (
-                h.unwrap_or(0).max(0) as usize,
-                k.unwrap_or(0).max(0) as usize,
-            );
+        for (i, (h, k)) in held.into_iter().zip(keys).enumerate() {
+            let (Ok(h), Ok(k)) = (usize::try_from(h), usize::try_from(k)) else {
+                return Err(input_err(format!(
+                    "row {i}: \"held\" and \"keys\" must not be negative"
+                )));
+            };
             enough.append_value(judge.holds_enough(h, k));
         }
         out.push(append(
@@ -835,7 +849,8 @@ fn judge_pairs(
     for batch in &batches {
         let lsh = column(batch, "lsh")?
             .as_boolean_opt()
-            .ok_or_else(|| input_err("column \"lsh\" must be bool".to_string()))?
+            .filter(|l| l.null_count() == 0)
+            .ok_or_else(|| input_err("column \"lsh\" must be bool, without nulls".to_string()))?
             .clone();
         let (ca, cb) = (
             SideColumns::read(batch, "a")?,
@@ -877,25 +892,28 @@ fn judge_pairs(
 /// The exact hashes of a column as [`fingerprint`] gives them (16 bytes) or
 /// as hex text (Ray's shuffle keys); only their equality matters.
 fn exact_hashes(col: &ArrayRef) -> PyResult<Vec<u128>> {
-    let from = |bytes: &[u8]| {
-        let mut hash = [0u8; 16];
-        let n = bytes.len().min(16);
-        hash[..n].copy_from_slice(&bytes[..n]);
-        u128::from_le_bytes(hash)
+    let bad = |i: usize| {
+        input_err(format!(
+            "row {i}: column \"exact\" must hold 16 bytes (or 32 hex digits), not null"
+        ))
     };
     if let Some(b) = col.as_binary_opt::<i32>() {
-        return Ok(b.iter().map(|v| from(v.unwrap_or_default())).collect());
+        return b
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let bytes: [u8; 16] = v.and_then(|v| v.try_into().ok()).ok_or_else(|| bad(i))?;
+                Ok(u128::from_le_bytes(bytes))
+            })
+            .collect();
     }
     text_values(col, "exact")?
         .into_iter()
-        .map(|v| {
-            let hex = v.unwrap_or_default();
-            let bytes: Option<Vec<u8>> = (0..hex.len() / 2)
-                .map(|k| u8::from_str_radix(hex.get(2 * k..2 * k + 2)?, 16).ok())
-                .collect();
-            bytes
-                .map(|b| from(&b))
-                .ok_or_else(|| input_err(format!("column \"exact\": {hex:?} is not hex")))
+        .enumerate()
+        .map(|(i, v)| {
+            v.filter(|h| h.len() == 32)
+                .and_then(|h| u128::from_str_radix(h, 16).ok())
+                .ok_or_else(|| bad(i))
         })
         .collect()
 }
@@ -1134,9 +1152,11 @@ struct Index {
 
 #[pymethods]
 impl Index {
-    /// Open an existing index, or create one when `create` is true.
+    /// Open an existing index, or create one when `create` is true. When
+    /// opening, the settings named in `given` must be the index's own
+    /// (`Index::open_expecting`: refused before an old format is upgraded).
     #[new]
-    #[pyo3(signature = (path, create, threshold, ngram, unit, slots, seed, store_text))]
+    #[pyo3(signature = (path, create, threshold, ngram, unit, slots, seed, store_text, given))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -1148,6 +1168,7 @@ impl Index {
         slots: usize,
         seed: u64,
         store_text: bool,
+        given: Vec<String>,
     ) -> PyResult<Index> {
         let inner = if create {
             let s = settings(
@@ -1160,7 +1181,17 @@ impl Index {
             let spec = IndexSpec::new(&fp, threshold, store_text).map_err(lib_err)?;
             py.detach(|| LibIndex::create(&path, spec))
         } else {
-            py.detach(|| LibIndex::open(&path))
+            let named = |k: &str| given.iter().any(|g| g == k);
+            let unit = parse_unit(unit)?;
+            let expected = ExpectedSpec {
+                threshold: named("threshold").then_some(threshold),
+                ngram: named("ngram").then_some(ngram),
+                unit: named("unit").then_some(unit),
+                slots: named("slots").then_some(slots),
+                seed: named("seed").then_some(seed),
+                store_text: named("store_text").then_some(store_text),
+            };
+            py.detach(|| LibIndex::open_expecting(&path, &expected))
         };
         Ok(Index {
             inner: inner.map_err(lib_err)?,
@@ -1260,8 +1291,10 @@ fn optional_strings(batch: &RecordBatch, name: &str) -> PyResult<Vec<Option<Stri
         .collect())
 }
 
-/// The time column, when present: int64 seconds since 1970, or text as
-/// `lookalike index add` reads it (RFC 3339 or a date). Nulls stay None.
+/// The time column, when present, read as the CLI reads a Parquet time
+/// column (`lookalike::time::arrow_time`): integer seconds since 1970,
+/// Arrow timestamps (naive ones as UTC), dates (midnight UTC), or text
+/// (RFC 3339 or a date). Nulls stay None.
 fn timestamps(
     batch: &RecordBatch,
     name: &str,
@@ -1270,22 +1303,10 @@ fn timestamps(
     let Some(col) = batch.column_by_name(name) else {
         return Ok(None);
     };
-    if let Some(ints) = col.as_primitive_opt::<Int64Type>() {
-        return Ok(Some(
-            (0..ints.len())
-                .map(|i| (!ints.is_null(i)).then(|| ints.value(i)))
-                .collect(),
-        ));
-    }
-    text_values(col, name)?
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| {
-            v.map(|t| {
-                lookalike::time::parse_timestamp(t)
-                    .map_err(|e| input_err(format!("row {}: column {name:?}: {e}", first_row + i)))
-            })
-            .transpose()
+    (0..col.len())
+        .map(|i| {
+            lookalike::time::arrow_time(col, i)
+                .map_err(|e| input_err(format!("row {}: column {name:?}: {e}", first_row + i)))
         })
         .collect::<PyResult<Vec<_>>>()
         .map(Some)

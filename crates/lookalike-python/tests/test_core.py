@@ -3,8 +3,10 @@ bad input."""
 
 from __future__ import annotations
 
+import datetime
 import inspect
 import json
+import random
 import re
 import subprocess
 from pathlib import Path
@@ -105,6 +107,13 @@ def test_story_judgment_gives_the_cli_groups_on_a_templated_corpus(cli, site, si
     assert want[0], "the corpus must have groups for this test to mean anything"
     assert max(map(len, want[0])) >= 3, "stars must be split for this test to mean anything"
     assert got == want
+    # Times as Arrow timestamps are read as the same instants.
+    instants = pa.array(
+        [datetime.datetime.fromisoformat(d["timestamp"].replace("Z", "+00:00")) for d in site],
+        pa.timestamp("s", tz="UTC"),
+    )
+    typed = table.set_column(2, "timestamp", instants)
+    assert groups_of(ids, lookalike.dedup(typed, judge="story", time_column="timestamp")) == want
     plain = cli_groups(cli, site_file, ids)
     assert max(map(len, plain[0])) > max(map(len, want[0])), "the frame should fool plain Jaccard"
     with pytest.raises(lookalike.LookalikeError, match="judge"):
@@ -172,6 +181,12 @@ def test_an_old_index_is_upgraded_with_a_warning(tmp_path):
 
     path = tmp_path / "old.redb"
     shutil.copy(ROOT / "crates" / "lookalike" / "tests" / "fixtures" / "index-v3.redb", path)
+    # Other settings are refused before the file is upgraded (the open
+    # below still finds format 3 to upgrade).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(lookalike.IndexSettingsError, match=r"threshold 0\.9"):
+            lookalike.Index(path, threshold=0.9)
     with pytest.warns(UserWarning, match="from index format 3"):
         index = lookalike.Index(path)
     assert index.upgraded_from == 3
@@ -267,7 +282,7 @@ def test_index_refuses_other_settings_on_open(tmp_path):
     lookalike.Index(path)
     lookalike.Index(path, threshold=0.5, store_text=True)
     for other in ({"threshold": 0.9}, {"ngram": 3}, {"store_text": False}, {"unit": "chars"}):
-        with pytest.raises(lookalike.IndexSettingsError, match="fixed when it was created"):
+        with pytest.raises(lookalike.IndexSettingsError, match="other settings"):
             lookalike.Index(path, **other)
     # A refused open leaves the file free, even while its traceback is kept
     # (a notebook keeps the last one).
@@ -319,3 +334,28 @@ def test_empty_and_hostile_texts_never_crash():
     assert out.num_rows == len(texts)
     assert lookalike.dedup([]).num_rows == 0
     assert lookalike.signatures(pa.table({"text": pa.array([], pa.string())})).num_rows == 0
+
+
+def test_sketch_chunks_merge_as_the_engine_merges():
+    """Spark and Ray merge template statistics chunk by chunk in Python
+    (`_chunks`, `_add_counts`); the result must be the engine's own merge,
+    saturation included, over a sketch of several chunks."""
+    rng = random.Random(5)
+    docs = [[rng.getrandbits(63) for _ in range(300)] for _ in range(40)]
+    same = [docs[0]] * 130  # 130 + 130 documents: counters saturate at 255
+    total = 3_000_000  # sized for a large collection: 2^23 counters, two chunks
+
+    def sketch(rows):
+        table = pa.table({"shingles": pa.array(rows, pa.list_(pa.int64())),
+                          "facts": pa.array([[] for _ in rows], pa.list_(pa.int64()))})
+        return lookalike._lookalike.Templates.count(table, total)
+
+    a, b = sketch(docs[:25] + same), sketch(docs[25:] + same)
+    engine = a.merge(b)
+    chunks: dict[int, bytes] = {}
+    for part in (a, b):
+        for k, piece in lookalike._chunks(part.counts):
+            chunks[k] = lookalike._add_counts(chunks[k], piece) if k in chunks else piece
+    assert len(chunks) >= 2
+    assert b"".join(chunks[k] for k in sorted(chunks)) == engine.counts
+    assert max(engine.counts) == 255

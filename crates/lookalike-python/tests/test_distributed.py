@@ -64,19 +64,24 @@ def test_spark_groups_survive_adaptive_partitioning(spark, cli, corpus, corpus_f
     assert spark_groups(rows) == want
 
 
-@pytest.mark.parametrize("timed", [False, True])
+@pytest.mark.parametrize("timed", ["no", "text", "timestamp"])
 def test_spark_story_judgment_finds_the_cli_groups(spark, cli, site, site_file, timed):
     # One site's pages: template statistics merged across partitions,
     # containment candidates, judged pairs and stars must all match the
-    # engine's (`dedup --judge story`).
+    # engine's (`dedup --judge story`), with times as text or as Spark
+    # timestamps.
+    from pyspark.sql import functions as F
+
     df = spark.createDataFrame(site).repartition(3)
-    time_col = "timestamp" if timed else None
+    if timed == "timestamp":
+        df = df.withColumn("timestamp", F.to_timestamp("timestamp"))
+    time_col = "timestamp" if timed != "no" else None
     rows = (
         lookalike.spark.dedup(df, "text", "id", judge="story", time_col=time_col)
         .select("id", "group", "kept")
         .collect()
     )
-    flags = ["--judge", "story", *(["--time-field", "timestamp"] if timed else [])]
+    flags = ["--judge", "story", *(["--time-field", "timestamp"] if time_col else [])]
     want = cli_groups(cli, site_file, [d["id"] for d in site], *flags)
     assert max(map(len, want[0])) >= 3, "stars must be split for this test to mean anything"
     assert spark_groups(rows) == want

@@ -81,15 +81,18 @@ impl ApiError {
 
 /// The library's errors reach the service only from the index itself:
 /// request problems are caught before it is called. Each kind of index
-/// trouble gets its own status and code: the disk failing or a poisoned
-/// lock may pass (503 `index_unavailable`, retry later); damage found in the
-/// file will not (500 `index_damaged`: restore or rebuild it); anything else
-/// is 500 `internal`.
+/// trouble gets its own status and code: the disk failing may pass (503
+/// `index_unavailable`, retry later); damage found in the file will not
+/// (500 `index_damaged`: restore or rebuild it); anything else, a poisoned
+/// lock included (only a restart clears it), is 500 `internal`.
 impl From<lookalike::Error> for ApiError {
     fn from(e: lookalike::Error) -> ApiError {
         use lookalike::IndexProblem;
         match e.index_problem() {
-            Some(IndexProblem::Storage | IndexProblem::Poisoned) => ApiError::new(
+            Some(IndexProblem::Poisoned) => ApiError::internal(format!(
+                "{e}: the service must be restarted (a lock stays poisoned)"
+            )),
+            Some(IndexProblem::Storage) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "index_unavailable",
                 format!("{e}; the request may be retried later"),
@@ -166,5 +169,8 @@ mod tests {
         assert!(damaged.body.error.message.contains("x.redb: why"));
         let other = ApiError::from(lookalike::Error::Config("bad".into()));
         assert_eq!(other.body.error.code, "internal");
+        let poisoned = of(IndexProblem::Poisoned);
+        assert_eq!(poisoned.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(poisoned.body.error.message.contains("restarted"));
     }
 }

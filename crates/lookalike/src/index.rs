@@ -92,7 +92,7 @@ fn read_u64(
     // write over document 0 and two ids would point at it.
     let v = meta
         .get(key)
-        .map_err(|e| err(p, e))?
+        .map_err(|e| db_err(p, e))?
         .map(|v| v.value().to_vec())
         .ok_or_else(|| damaged(p, format!("damaged: no {key:?} entry in the metadata")))?;
     let bytes: [u8; 8] = v.as_slice().try_into().map_err(|_| {
@@ -115,6 +115,71 @@ pub struct IndexSpec {
     pub lsh: LshParams,
     /// Whether document texts are stored (so matches can be aligned later).
     pub store_text: bool,
+}
+
+/// Settings a caller expects an existing index to have, each `None` meaning
+/// "whatever it has": [`Index::open_expecting`] refuses an index made with
+/// others before it changes anything (an old format is upgraded only once
+/// the settings agree), the same way for every front end.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ExpectedSpec {
+    /// Similarity threshold.
+    pub threshold: Option<f64>,
+    /// Shingle size (n).
+    pub ngram: Option<usize>,
+    /// Shingle unit.
+    pub unit: Option<crate::shingle::Unit>,
+    /// Sketch slots.
+    pub slots: Option<usize>,
+    /// Shingle and sketch seed.
+    pub seed: Option<u64>,
+    /// Whether texts are stored.
+    pub store_text: Option<bool>,
+}
+
+impl ExpectedSpec {
+    /// What differs between these expectations and `spec`, one phrase each
+    /// ("threshold 0.8 (the index has 0.4)"); empty when they agree.
+    pub fn differences(&self, spec: &IndexSpec) -> Vec<String> {
+        let shingle = &spec.fingerprint.shingle;
+        let mut wrong = Vec::new();
+        let mut check = |asked: Option<String>, has: String, what: &str| {
+            if let Some(asked) = asked.filter(|a| *a != has) {
+                wrong.push(format!("{what} {asked} (the index has {has})"));
+            }
+        };
+        check(
+            self.threshold.map(|t| t.to_string()),
+            spec.threshold.to_string(),
+            "threshold",
+        );
+        check(
+            self.ngram.map(|n| n.to_string()),
+            shingle.n.to_string(),
+            "n-gram size",
+        );
+        check(
+            self.unit.map(|u| format!("{u:?}").to_lowercase()),
+            format!("{:?}", shingle.unit).to_lowercase(),
+            "unit",
+        );
+        check(
+            self.slots.map(|k| k.to_string()),
+            spec.fingerprint.sketch.slots.to_string(),
+            "slots",
+        );
+        check(
+            self.seed.map(|s| s.to_string()),
+            shingle.seed.to_string(),
+            "seed",
+        );
+        check(
+            self.store_text.map(|b| b.to_string()),
+            spec.store_text.to_string(),
+            "store_text",
+        );
+        wrong
+    }
 }
 
 impl IndexSpec {
@@ -310,9 +375,28 @@ impl std::fmt::Debug for Index {
     }
 }
 
-/// A failure of the database or the disk while working on the index.
+/// A failure while working on the index that is not the database's: the
+/// disk, a thread, an encoding.
 fn err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::index(path, IndexProblem::Storage, e.to_string())
+}
+
+/// A database error while working on the index, by its kind: damage redb
+/// finds in a page, or a table missing or of another type, is damage (the
+/// file cannot be trusted; retrying will not help); anything else is the
+/// storage failing (the disk, no space), which may pass.
+fn db_err(path: &Path, e: impl Into<redb::Error>) -> Error {
+    let e: redb::Error = e.into();
+    let problem = match &e {
+        redb::Error::Corrupted(_)
+        | redb::Error::TableDoesNotExist(_)
+        | redb::Error::TableTypeMismatch { .. }
+        | redb::Error::TableIsMultimap(_)
+        | redb::Error::TableIsNotMultimap(_)
+        | redb::Error::TypeDefinitionChanged { .. } => IndexProblem::Damaged,
+        _ => IndexProblem::Storage,
+    };
+    Error::index(path, problem, e.to_string())
 }
 
 /// Damage found in the index's contents.
@@ -428,28 +512,36 @@ impl Index {
         if path.exists() {
             return Err(Error::index(path, IndexProblem::Exists, "already exists"));
         }
-        let db = Database::create(path).map_err(|e| err(path, e))?;
-        let tx = db.begin_write().map_err(|e| err(path, e))?;
+        let db = Database::create(path).map_err(|e| db_err(path, e))?;
+        let tx = db.begin_write().map_err(|e| db_err(path, e))?;
         {
-            let mut meta = tx.open_table(META).map_err(|e| err(path, e))?;
+            let mut meta = tx.open_table(META).map_err(|e| db_err(path, e))?;
             let spec_json = serde_json::to_vec(&spec).map_err(|e| err(path, e))?;
             meta.insert("format", FORMAT_VERSION.to_le_bytes().as_slice())
-                .map_err(|e| err(path, e))?;
+                .map_err(|e| db_err(path, e))?;
             meta.insert("spec", spec_json.as_slice())
-                .map_err(|e| err(path, e))?;
+                .map_err(|e| db_err(path, e))?;
             meta.insert("next", 0u64.to_le_bytes().as_slice())
-                .map_err(|e| err(path, e))?;
-            tx.open_table(DOCS).map_err(|e| err(path, e))?;
-            tx.open_table(IDS).map_err(|e| err(path, e))?;
-            tx.open_table(BANDS).map_err(|e| err(path, e))?;
-            tx.open_table(TIMES).map_err(|e| err(path, e))?;
+                .map_err(|e| db_err(path, e))?;
+            tx.open_table(DOCS).map_err(|e| db_err(path, e))?;
+            tx.open_table(IDS).map_err(|e| db_err(path, e))?;
+            tx.open_table(BANDS).map_err(|e| db_err(path, e))?;
+            tx.open_table(TIMES).map_err(|e| db_err(path, e))?;
         }
-        tx.commit().map_err(|e| err(path, e))?;
+        tx.commit().map_err(|e| db_err(path, e))?;
         Index::assemble(db, path, spec, BucketMap::default(), None)
     }
 
-    /// Open an existing index. Its format version must be this build's.
+    /// Open an existing index. Its format version must be this build's or
+    /// an older one (upgraded in place).
     pub fn open(path: &Path) -> Result<Index> {
+        Index::open_expecting(path, &ExpectedSpec::default())
+    }
+
+    /// Open an existing index, refusing it ([`IndexProblem::Settings`])
+    /// when it was made with settings other than `expected` says, before
+    /// anything in the file changes.
+    pub fn open_expecting(path: &Path, expected: &ExpectedSpec) -> Result<Index> {
         if !path.is_file() {
             return Err(Error::index(
                 path,
@@ -466,7 +558,7 @@ impl Index {
             .open(path)
             .map_err(|e| open_error(path, e))?;
         let (format, spec) = {
-            let tx = db.begin_read().map_err(|e| err(path, e))?;
+            let tx = db.begin_read().map_err(|e| db_err(path, e))?;
             let meta = tx.open_table(META).map_err(|e| {
                 Error::index(
                     path,
@@ -477,7 +569,7 @@ impl Index {
             let get = |k: &str| -> Result<Vec<u8>> {
                 Ok(meta
                     .get(k)
-                    .map_err(|e| err(path, e))?
+                    .map_err(|e| db_err(path, e))?
                     .ok_or_else(|| {
                         Error::index(
                             path,
@@ -508,6 +600,14 @@ impl Index {
         }
         let spec: IndexSpec = serde_json::from_slice(&spec)
             .map_err(|e| damaged(path, format!("damaged settings entry: {e}")))?;
+        let wrong = expected.differences(&spec);
+        if !wrong.is_empty() {
+            return Err(Error::index(
+                path,
+                IndexProblem::Settings,
+                format!("was made with other settings: {}", wrong.join(", ")),
+            ));
+        }
         if upgrade {
             self::upgrade(&db, path, &spec.lsh, format)?;
             // Every record was rewritten, and the database never writes in
@@ -620,8 +720,8 @@ impl Index {
         let now = unix_now();
         let p = &self.path;
         if !opts.store {
-            let tx = self.db.begin_read().map_err(|e| err(p, e))?;
-            let docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
+            let tx = self.db.begin_read().map_err(|e| db_err(p, e))?;
+            let docs_t = tx.open_table(DOCS).map_err(|e| db_err(p, e))?;
             let cands = self.stored_candidates(&prints)?;
             return docs
                 .iter()
@@ -676,8 +776,8 @@ impl Index {
         let seen = self.buckets.read().map_err(|_| lock_err(p))?.until;
         let early_cands = self.stored_candidates(&prints)?;
         let early: Vec<Vec<(u64, Match)>> = {
-            let read = self.db.begin_read().map_err(|e| err(p, e))?;
-            let stored_docs = read.open_table(DOCS).map_err(|e| err(p, e))?;
+            let read = self.db.begin_read().map_err(|e| db_err(p, e))?;
+            let stored_docs = read.open_table(DOCS).map_err(|e| db_err(p, e))?;
             docs.par_iter()
                 .zip(&prints)
                 .zip(early_cands)
@@ -692,9 +792,9 @@ impl Index {
         // document is still stored under the same number (not removed, or
         // removed and added again, meanwhile).
         let stored_matches: Vec<Vec<Match>> = {
-            let read = self.db.begin_read().map_err(|e| err(p, e))?;
-            let stored_docs = read.open_table(DOCS).map_err(|e| err(p, e))?;
-            let ids_now = read.open_table(IDS).map_err(|e| err(p, e))?;
+            let read = self.db.begin_read().map_err(|e| db_err(p, e))?;
+            let stored_docs = read.open_table(DOCS).map_err(|e| db_err(p, e))?;
+            let ids_now = read.open_table(IDS).map_err(|e| db_err(p, e))?;
             // Only the recent chains are read, under one short hold of the
             // lock (the database reads below are made without it).
             let newer: Vec<Vec<u64>> = {
@@ -722,7 +822,7 @@ impl Index {
                     // but committed before the read transaction.
                     cands.retain(|c| !early.iter().any(|(n, _)| n == c));
                     for (n, m) in early {
-                        let now_at = ids_now.get(m.id.as_str()).map_err(|e| err(p, e))?;
+                        let now_at = ids_now.get(m.id.as_str()).map_err(|e| db_err(p, e))?;
                         if now_at.map(|v| v.value()) == Some(n) {
                             matches.push(m);
                         }
@@ -734,17 +834,17 @@ impl Index {
                 })
                 .collect::<Result<_>>()?
         };
-        let tx = self.db.begin_write().map_err(|e| err(p, e))?;
+        let tx = self.db.begin_write().map_err(|e| db_err(p, e))?;
         let mut out = Vec::with_capacity(docs.len());
         // The number each document is stored under (none if it is not).
         let mut numbers: Vec<Option<u64>> = vec![None; docs.len()];
         // One past the last number handed out.
         let next = {
-            let mut meta = tx.open_table(META).map_err(|e| err(p, e))?;
-            let mut docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
-            let mut ids_t = tx.open_table(IDS).map_err(|e| err(p, e))?;
-            let mut times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
-            let mut bands_t = tx.open_table(BANDS).map_err(|e| err(p, e))?;
+            let mut meta = tx.open_table(META).map_err(|e| db_err(p, e))?;
+            let mut docs_t = tx.open_table(DOCS).map_err(|e| db_err(p, e))?;
+            let mut ids_t = tx.open_table(IDS).map_err(|e| db_err(p, e))?;
+            let mut times = tx.open_table(TIMES).map_err(|e| db_err(p, e))?;
+            let mut bands_t = tx.open_table(BANDS).map_err(|e| db_err(p, e))?;
             let mut next = read_u64(&meta, "next", p)?;
             for (i, ((d, pr), (mut matches, record))) in docs
                 .iter()
@@ -778,19 +878,25 @@ impl Index {
                     stored: false,
                     note: None,
                 };
-                if ids_t.get(d.id.as_str()).map_err(|e| err(p, e))?.is_some() {
+                if ids_t
+                    .get(d.id.as_str())
+                    .map_err(|e| db_err(p, e))?
+                    .is_some()
+                {
                     checked.note = Some("a document with this id is already stored: not stored again (remove it first to replace it)".into());
                 } else {
                     docs_t
                         .insert(next, record.as_slice())
-                        .map_err(|e| err(p, e))?;
-                    ids_t.insert(d.id.as_str(), next).map_err(|e| err(p, e))?;
+                        .map_err(|e| db_err(p, e))?;
+                    ids_t
+                        .insert(d.id.as_str(), next)
+                        .map_err(|e| db_err(p, e))?;
                     if let Some(t) = d.timestamp {
-                        times.insert((t, next), ()).map_err(|e| err(p, e))?;
+                        times.insert((t, next), ()).map_err(|e| db_err(p, e))?;
                     }
                     bands_t
                         .insert(next, pack_keys(&pr.keys).as_slice())
-                        .map_err(|e| err(p, e))?;
+                        .map_err(|e| db_err(p, e))?;
                     numbers[i] = Some(next);
                     next += 1;
                     checked.stored = true;
@@ -798,7 +904,7 @@ impl Index {
                 out.push(checked);
             }
             meta.insert("next", next.to_le_bytes().as_slice())
-                .map_err(|e| err(p, e))?;
+                .map_err(|e| db_err(p, e))?;
             next
         };
         // Published in key order (and within a key in increasing numbers,
@@ -824,7 +930,7 @@ impl Index {
         };
         let (committed, published) = std::thread::scope(|s| {
             let publisher = s.spawn(publish);
-            let committed = tx.commit().map_err(|e| err(p, e));
+            let committed = tx.commit().map_err(|e| db_err(p, e));
             let published = publisher
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -978,7 +1084,7 @@ impl Index {
         let p = &self.path;
         let mut matches = Vec::new();
         for c in cands {
-            let Some(raw) = docs_t.get(c).map_err(|e| err(p, e))? else {
+            let Some(raw) = docs_t.get(c).map_err(|e| db_err(p, e))? else {
                 continue;
             };
             let stored: StoredDoc = postcard::from_bytes(raw.value())
@@ -1009,14 +1115,14 @@ impl Index {
     /// A stored document by id.
     pub fn get(&self, id: &str) -> Result<Option<StoredDoc>> {
         let p = &self.path;
-        let tx = self.db.begin_read().map_err(|e| err(p, e))?;
-        let ids = tx.open_table(IDS).map_err(|e| err(p, e))?;
-        let Some(n) = ids.get(id).map_err(|e| err(p, e))? else {
+        let tx = self.db.begin_read().map_err(|e| db_err(p, e))?;
+        let ids = tx.open_table(IDS).map_err(|e| db_err(p, e))?;
+        let Some(n) = ids.get(id).map_err(|e| db_err(p, e))? else {
             return Ok(None);
         };
-        let docs = tx.open_table(DOCS).map_err(|e| err(p, e))?;
+        let docs = tx.open_table(DOCS).map_err(|e| db_err(p, e))?;
         let number = n.value();
-        let Some(raw) = docs.get(number).map_err(|e| err(p, e))? else {
+        let Some(raw) = docs.get(number).map_err(|e| db_err(p, e))? else {
             return Ok(None);
         };
         Ok(Some(postcard::from_bytes(raw.value()).map_err(|e| {
@@ -1030,16 +1136,16 @@ impl Index {
     /// this is the order of arrival whatever the documents' timestamps say.
     pub fn recent(&self, limit: usize, before: Option<u64>) -> Result<Vec<(u64, StoredDoc)>> {
         let p = &self.path;
-        let tx = self.db.begin_read().map_err(|e| err(p, e))?;
-        let docs = tx.open_table(DOCS).map_err(|e| err(p, e))?;
+        let tx = self.db.begin_read().map_err(|e| db_err(p, e))?;
+        let docs = tx.open_table(DOCS).map_err(|e| db_err(p, e))?;
         let range = docs
             .range(..before.unwrap_or(u64::MAX))
-            .map_err(|e| err(p, e))?;
+            .map_err(|e| db_err(p, e))?;
         range
             .rev()
             .take(limit)
             .map(|r| {
-                let (n, raw) = r.map_err(|e| err(p, e))?;
+                let (n, raw) = r.map_err(|e| db_err(p, e))?;
                 let n = n.value();
                 let doc = postcard::from_bytes(raw.value())
                     .map_err(|e| damaged(p, format!("corrupt document {n}: {e}")))?;
@@ -1056,20 +1162,20 @@ impl Index {
     /// Remove documents by id; returns, per id, whether it was stored.
     pub fn remove(&self, ids: &[String]) -> Result<Vec<bool>> {
         let p = &self.path;
-        let tx = self.db.begin_write().map_err(|e| err(p, e))?;
+        let tx = self.db.begin_write().map_err(|e| db_err(p, e))?;
         let mut out = Vec::new();
         {
-            let mut ids_t = tx.open_table(IDS).map_err(|e| err(p, e))?;
+            let mut ids_t = tx.open_table(IDS).map_err(|e| db_err(p, e))?;
             let mut numbers = Vec::new();
             for id in ids {
-                let n = ids_t.remove(id.as_str()).map_err(|e| err(p, e))?;
+                let n = ids_t.remove(id.as_str()).map_err(|e| db_err(p, e))?;
                 out.push(n.is_some());
                 numbers.extend(n.map(|v| v.value()));
             }
             drop(ids_t);
             self.unstore(&tx, &numbers, false)?;
         }
-        tx.commit().map_err(|e| err(p, e))?;
+        tx.commit().map_err(|e| db_err(p, e))?;
         Ok(out)
     }
 
@@ -1078,17 +1184,17 @@ impl Index {
     /// many were removed.
     pub fn prune(&self, cutoff: i64) -> Result<u64> {
         let p = &self.path;
-        let tx = self.db.begin_write().map_err(|e| err(p, e))?;
+        let tx = self.db.begin_write().map_err(|e| db_err(p, e))?;
         let numbers: Vec<u64> = {
-            let times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
+            let times = tx.open_table(TIMES).map_err(|e| db_err(p, e))?;
             times
                 .range(..(cutoff, 0))
-                .map_err(|e| err(p, e))?
-                .map(|r| r.map(|(k, _)| k.value().1).map_err(|e| err(p, e)))
+                .map_err(|e| db_err(p, e))?
+                .map(|r| r.map(|(k, _)| k.value().1).map_err(|e| db_err(p, e)))
                 .collect::<Result<_>>()?
         };
         self.unstore(&tx, &numbers, true)?;
-        tx.commit().map_err(|e| err(p, e))?;
+        tx.commit().map_err(|e| db_err(p, e))?;
         Ok(numbers.len() as u64)
     }
 
@@ -1096,25 +1202,25 @@ impl Index {
     /// from `ids` when `with_ids`; `remove` has already done that).
     fn unstore(&self, tx: &redb::WriteTransaction, numbers: &[u64], with_ids: bool) -> Result<()> {
         let p = &self.path;
-        let mut docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
-        let mut ids_t = tx.open_table(IDS).map_err(|e| err(p, e))?;
-        let mut bands_t = tx.open_table(BANDS).map_err(|e| err(p, e))?;
-        let mut times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
+        let mut docs_t = tx.open_table(DOCS).map_err(|e| db_err(p, e))?;
+        let mut ids_t = tx.open_table(IDS).map_err(|e| db_err(p, e))?;
+        let mut bands_t = tx.open_table(BANDS).map_err(|e| db_err(p, e))?;
+        let mut times = tx.open_table(TIMES).map_err(|e| db_err(p, e))?;
         for &n in numbers {
-            let Some(raw) = docs_t.remove(n).map_err(|e| err(p, e))? else {
+            let Some(raw) = docs_t.remove(n).map_err(|e| db_err(p, e))? else {
                 continue;
             };
             let stored: StoredDoc = postcard::from_bytes(raw.value())
                 .map_err(|e| damaged(p, format!("corrupt document {n}: {e}")))?;
             drop(raw);
             if with_ids {
-                ids_t.remove(stored.id.as_str()).map_err(|e| err(p, e))?;
+                ids_t.remove(stored.id.as_str()).map_err(|e| db_err(p, e))?;
             }
             if let Some(t) = stored.timestamp {
-                times.remove((t, n)).map_err(|e| err(p, e))?;
+                times.remove((t, n)).map_err(|e| db_err(p, e))?;
             }
             // The in-memory buckets keep the number; lookups skip it.
-            bands_t.remove(n).map_err(|e| err(p, e))?;
+            bands_t.remove(n).map_err(|e| db_err(p, e))?;
         }
         Ok(())
     }
@@ -1125,18 +1231,18 @@ impl Index {
     /// (when dated) in `times`, and no bucket or time entry points nowhere.
     pub fn verify(&self) -> Result<Vec<String>> {
         let p = &self.path;
-        let tx = self.db.begin_read().map_err(|e| err(p, e))?;
-        let meta = tx.open_table(META).map_err(|e| err(p, e))?;
-        let docs_t = tx.open_table(DOCS).map_err(|e| err(p, e))?;
-        let ids_t = tx.open_table(IDS).map_err(|e| err(p, e))?;
-        let times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
-        let bands_t = tx.open_table(BANDS).map_err(|e| err(p, e))?;
+        let tx = self.db.begin_read().map_err(|e| db_err(p, e))?;
+        let meta = tx.open_table(META).map_err(|e| db_err(p, e))?;
+        let docs_t = tx.open_table(DOCS).map_err(|e| db_err(p, e))?;
+        let ids_t = tx.open_table(IDS).map_err(|e| db_err(p, e))?;
+        let times = tx.open_table(TIMES).map_err(|e| db_err(p, e))?;
+        let bands_t = tx.open_table(BANDS).map_err(|e| db_err(p, e))?;
         let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
         let next = read_u64(&meta, "next", p)?;
         let mut problems = Vec::new();
         let mut dated = 0u64;
-        for r in docs_t.iter().map_err(|e| err(p, e))? {
-            let (k, v) = r.map_err(|e| err(p, e))?;
+        for r in docs_t.iter().map_err(|e| db_err(p, e))? {
+            let (k, v) = r.map_err(|e| db_err(p, e))?;
             let n = k.value();
             if n >= next {
                 problems.push(format!("document {n} is not below the next number {next}"));
@@ -1148,7 +1254,7 @@ impl Index {
                     continue;
                 }
             };
-            match ids_t.get(stored.id.as_str()).map_err(|e| err(p, e))? {
+            match ids_t.get(stored.id.as_str()).map_err(|e| db_err(p, e))? {
                 Some(m) if m.value() == n => {}
                 other => problems.push(format!(
                     "document {n} ({:?}) is not under its id (the id points to {:?})",
@@ -1158,11 +1264,11 @@ impl Index {
             }
             if let Some(t) = stored.timestamp {
                 dated += 1;
-                if times.get((t, n)).map_err(|e| err(p, e))?.is_none() {
+                if times.get((t, n)).map_err(|e| db_err(p, e))?.is_none() {
                     problems.push(format!("document {n} is missing from the time table"));
                 }
             }
-            let keys: Vec<u8> = match bands_t.get(n).map_err(|e| err(p, e))? {
+            let keys: Vec<u8> = match bands_t.get(n).map_err(|e| db_err(p, e))? {
                 Some(k) if k.value().len() == self.spec.lsh.bands * 8 => k.value().to_vec(),
                 Some(_) => {
                     problems.push(format!("document {n} has the wrong number of band keys"));
@@ -1184,18 +1290,18 @@ impl Index {
                 }
             }
         }
-        let n_docs = docs_t.len().map_err(|e| err(p, e))?;
-        let n_ids = ids_t.len().map_err(|e| err(p, e))?;
+        let n_docs = docs_t.len().map_err(|e| db_err(p, e))?;
+        let n_ids = ids_t.len().map_err(|e| db_err(p, e))?;
         if n_ids != n_docs {
             problems.push(format!("{n_ids} ids but {n_docs} documents"));
         }
-        let n_times = times.len().map_err(|e| err(p, e))?;
+        let n_times = times.len().map_err(|e| db_err(p, e))?;
         if n_times != dated {
             problems.push(format!(
                 "{n_times} time entries but {dated} dated documents"
             ));
         }
-        let n_bands = bands_t.len().map_err(|e| err(p, e))?;
+        let n_bands = bands_t.len().map_err(|e| db_err(p, e))?;
         if n_bands != n_docs {
             problems.push(format!("{n_bands} band-key entries but {n_docs} documents"));
         }
@@ -1205,18 +1311,18 @@ impl Index {
     /// Counts and settings.
     pub fn stats(&self) -> Result<IndexStats> {
         let p = &self.path;
-        let tx = self.db.begin_read().map_err(|e| err(p, e))?;
+        let tx = self.db.begin_read().map_err(|e| db_err(p, e))?;
         let docs = tx
             .open_table(DOCS)
-            .map_err(|e| err(p, e))?
+            .map_err(|e| db_err(p, e))?
             .len()
-            .map_err(|e| err(p, e))?;
-        let times = tx.open_table(TIMES).map_err(|e| err(p, e))?;
-        let first = times.first().map_err(|e| err(p, e))?;
-        let last = times.last().map_err(|e| err(p, e))?;
+            .map_err(|e| db_err(p, e))?;
+        let times = tx.open_table(TIMES).map_err(|e| db_err(p, e))?;
+        let first = times.first().map_err(|e| db_err(p, e))?;
+        let last = times.last().map_err(|e| db_err(p, e))?;
         Ok(IndexStats {
             documents: docs,
-            dated: times.len().map_err(|e| err(p, e))?,
+            dated: times.len().map_err(|e| db_err(p, e))?,
             oldest: first.map(|(k, _)| k.value().0),
             newest: last.map(|(k, _)| k.value().0),
             bucket_entries: self.buckets.read().map_err(|_| lock_err(p))?.len() as u64,
@@ -1232,11 +1338,11 @@ impl Index {
 /// documents and drop the old bucket table; for all, rewrite each document
 /// in today's layout (its shingle set short, no signature).
 fn upgrade(db: &Database, path: &Path, lsh: &LshParams, from: u32) -> Result<()> {
-    let tx = db.begin_write().map_err(|e| err(path, e))?;
+    let tx = db.begin_write().map_err(|e| db_err(path, e))?;
     {
-        let mut docs = tx.open_table(DOCS).map_err(|e| err(path, e))?;
-        let mut times = tx.open_table(TIMES).map_err(|e| err(path, e))?;
-        let mut bands = tx.open_table(BANDS).map_err(|e| err(path, e))?;
+        let mut docs = tx.open_table(DOCS).map_err(|e| db_err(path, e))?;
+        let mut times = tx.open_table(TIMES).map_err(|e| db_err(path, e))?;
+        let mut bands = tx.open_table(BANDS).map_err(|e| db_err(path, e))?;
         // A few thousand documents at a time: the table cannot be written
         // while it is being read, and all of it at once may not fit in
         // memory.
@@ -1244,10 +1350,10 @@ fn upgrade(db: &Database, path: &Path, lsh: &LshParams, from: u32) -> Result<()>
         loop {
             let chunk: Vec<(u64, StoredDocV3)> = docs
                 .range(start..)
-                .map_err(|e| err(path, e))?
+                .map_err(|e| db_err(path, e))?
                 .take(4096)
                 .map(|r| {
-                    let (k, v) = r.map_err(|e| err(path, e))?;
+                    let (k, v) = r.map_err(|e| db_err(path, e))?;
                     let n = k.value();
                     let old = postcard::from_bytes(v.value())
                         .map_err(|e| damaged(path, format!("corrupt document {n}: {e}")))?;
@@ -1261,12 +1367,12 @@ fn upgrade(db: &Database, path: &Path, lsh: &LshParams, from: u32) -> Result<()>
             for (n, old) in chunk {
                 if from < 3 {
                     if let Some(t) = old.timestamp {
-                        times.insert((t, n), ()).map_err(|e| err(path, e))?;
+                        times.insert((t, n), ()).map_err(|e| db_err(path, e))?;
                     }
                     let sig = Signature(old.signature.into_boxed_slice());
                     bands
                         .insert(n, pack_keys(&keys_of(lsh, &sig)).as_slice())
-                        .map_err(|e| err(path, e))?;
+                        .map_err(|e| db_err(path, e))?;
                 }
                 let new = StoredDoc {
                     id: old.id,
@@ -1277,18 +1383,19 @@ fn upgrade(db: &Database, path: &Path, lsh: &LshParams, from: u32) -> Result<()>
                     text: old.text,
                 };
                 let rec = postcard::to_allocvec(&new).map_err(|e| err(path, e))?;
-                docs.insert(n, rec.as_slice()).map_err(|e| err(path, e))?;
+                docs.insert(n, rec.as_slice())
+                    .map_err(|e| db_err(path, e))?;
             }
         }
-        let mut meta = tx.open_table(META).map_err(|e| err(path, e))?;
+        let mut meta = tx.open_table(META).map_err(|e| db_err(path, e))?;
         meta.insert("format", FORMAT_VERSION.to_le_bytes().as_slice())
-            .map_err(|e| err(path, e))?;
+            .map_err(|e| db_err(path, e))?;
     }
     if from < 3 {
         tx.delete_multimap_table(OLD_BUCKETS)
-            .map_err(|e| err(path, e))?;
+            .map_err(|e| db_err(path, e))?;
     }
-    tx.commit().map_err(|e| err(path, e))
+    tx.commit().map_err(|e| db_err(path, e))
 }
 
 /// The bucket map, from every document's band keys.
@@ -1296,11 +1403,11 @@ fn upgrade(db: &Database, path: &Path, lsh: &LshParams, from: u32) -> Result<()>
 /// number: checked on open, so a damaged counter is found before the first
 /// `add` would write over a stored document.
 fn check_counter(db: &Database, path: &Path) -> Result<()> {
-    let tx = db.begin_read().map_err(|e| err(path, e))?;
-    let meta = tx.open_table(META).map_err(|e| err(path, e))?;
+    let tx = db.begin_read().map_err(|e| db_err(path, e))?;
+    let meta = tx.open_table(META).map_err(|e| db_err(path, e))?;
     let next = read_u64(&meta, "next", path)?;
-    let docs = tx.open_table(DOCS).map_err(|e| err(path, e))?;
-    if let Some((last, _)) = docs.last().map_err(|e| err(path, e))? {
+    let docs = tx.open_table(DOCS).map_err(|e| db_err(path, e))?;
+    if let Some((last, _)) = docs.last().map_err(|e| db_err(path, e))? {
         let last = last.value();
         if last >= next {
             return Err(damaged(
@@ -1315,14 +1422,14 @@ fn check_counter(db: &Database, path: &Path) -> Result<()> {
 }
 
 fn load_buckets(db: &Database, path: &Path, band_count: usize) -> Result<BucketMap> {
-    let tx = db.begin_read().map_err(|e| err(path, e))?;
-    let bands = tx.open_table(BANDS).map_err(|e| err(path, e))?;
+    let tx = db.begin_read().map_err(|e| db_err(path, e))?;
+    let bands = tx.open_table(BANDS).map_err(|e| db_err(path, e))?;
     // Streamed into the map, which sorts them by segment: a list of every
     // entry first would double the memory it takes to open.
     let mut failed = None;
     let entries = bands
         .iter()
-        .map_err(|e| err(path, e))?
+        .map_err(|e| db_err(path, e))?
         .map_while(|r| match r {
             // A document's keys are 8 bytes for each band; any other length
             // is damage (`chunks_exact` would drop the rest silently).
@@ -1340,7 +1447,7 @@ fn load_buckets(db: &Database, path: &Path, band_count: usize) -> Result<BucketM
             }
             Ok((k, v)) => Some((k.value(), unpack_keys(v.value()).collect::<Vec<_>>())),
             Err(e) => {
-                failed = Some(err(path, e));
+                failed = Some(db_err(path, e));
                 None
             }
         })

@@ -222,8 +222,10 @@ pub(crate) mod parquet_io {
         }
     }
 
-    /// Seconds since the Unix epoch from an integer, timestamp or string column.
-    fn time_at(col: &ArrayRef, i: usize) -> std::result::Result<Option<i64>, String> {
+    /// Seconds since the Unix epoch from row `i` of an integer (seconds),
+    /// timestamp, date or string column, as every front end reads a time
+    /// column (`lookalike::time::arrow_time`); `None` when null.
+    pub fn time_at(col: &ArrayRef, i: usize) -> std::result::Result<Option<i64>, String> {
         use arrow_schema::TimeUnit;
         if col.is_null(i) {
             return Ok(None);
@@ -252,12 +254,15 @@ pub(crate) mod parquet_io {
                 };
                 v.div_euclid(per_second)
             }
+            DataType::Date32 => {
+                i64::from(col.as_primitive::<types::Date32Type>().value(i)) * 86_400
+            }
             dt if is_text(dt) => {
                 crate::time::parse_timestamp(&string_at(col, i).unwrap_or_default())?
             }
             other => {
                 return Err(format!(
-                    "time column is {other}; expected integers (seconds), timestamps or strings"
+                    "time column is {other}; expected integers (seconds), timestamps, dates or strings"
                 ));
             }
         }))

@@ -18,6 +18,13 @@ pub fn parse_timestamp(s: &str) -> std::result::Result<i64, String> {
     ))
 }
 
+/// Seconds since 1970 from row `i` of an Arrow column of integers
+/// (seconds), timestamps (naive ones as UTC), dates (midnight UTC) or
+/// strings ([`parse_timestamp`]); `None` when null. The one reading of a
+/// time column, for Parquet inputs and Python's Arrow data alike.
+#[cfg(feature = "parquet")]
+pub use crate::output::parquet_io::time_at as arrow_time;
+
 /// Parse a span such as `7d`, `36h`, `2w` or `90m` into seconds (days are 24
 /// hours). Negative spans are refused.
 pub fn parse_span(s: &str) -> std::result::Result<i64, String> {

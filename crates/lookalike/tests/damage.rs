@@ -182,18 +182,15 @@ fn damaged_index_files_give_a_clean_error_or_the_right_answer() {
         std::fs::write(&copy, damage(&pristine, case)).expect("write copy");
         let outcome = match catch_unwind(AssertUnwindSafe(|| ask(&copy, &queries))) {
             Err(_) => Outcome::Panic,
-            // A damaged file is damaged, not a file, or unreadable: never
-            // "in use", "missing" or a settings problem, which would send
-            // the user the wrong way.
+            // A damaged file is damaged or not an index: never "in use",
+            // "missing", a settings problem or the storage failing (which
+            // the service answers with "retry later"): those would send the
+            // user the wrong way.
             Ok(Err(e))
                 if e.to_string().contains(&copy.display().to_string())
                     && matches!(
                         e.index_problem(),
-                        Some(
-                            IndexProblem::Damaged
-                                | IndexProblem::NotAnIndex
-                                | IndexProblem::Storage
-                        )
+                        Some(IndexProblem::Damaged | IndexProblem::NotAnIndex)
                     ) =>
             {
                 Outcome::CleanError(e.index_problem())

@@ -117,6 +117,29 @@ def _check_pipeline(columns: Sequence[str], text_col: str, id_col: str,
     return order_col or id_col
 
 
+# Template statistics travel between a cluster's tasks in chunks of at most
+# this many counters, each merged on its own: no task and no driver holds
+# more than one whole sketch.
+_CHUNK = 4 << 20
+
+
+def _chunks(counts: bytes) -> list[tuple[int, bytes]]:
+    """A sketch's counters as ``(chunk number, bytes)``."""
+    return [(i // _CHUNK, counts[i:i + _CHUNK]) for i in range(0, len(counts), _CHUNK)]
+
+
+def _add_counts(a: bytes, b: bytes) -> bytes:
+    """Two chunks of one-byte counters added, saturating at 255 (as the
+    engine's ``DocFreq::merge``: the order of additions never matters)."""
+    import pyarrow.compute as pc
+
+    def u16(x: bytes) -> Any:
+        return pa.Array.from_buffers(pa.uint8(), len(x), [None, pa.py_buffer(x)]).cast(pa.uint16())
+
+    total = pc.min_element_wise(pc.add(u16(a), u16(b)), pa.scalar(255, pa.uint16()))
+    return total.cast(pa.uint8()).buffers()[1].to_pybytes()[: len(a)]
+
+
 def _arrow(data: Any, text_column: str) -> Any:
     """Anything Arrow-like passes through; a list of strings or a pandas
     DataFrame becomes a pyarrow Table."""
@@ -318,9 +341,12 @@ class Index:
         if unknown:
             raise LookalikeError(f"unknown settings {sorted(unknown)}; known: {sorted(s)}")
         s.update(settings)
+        # Settings are fixed when an index is created; opening it with
+        # others is refused by the engine before it changes the file (as
+        # `lookalike index add --threshold` is), never silently ignored.
         self._inner = _lookalike.Index(
             str(path), _create, s["threshold"], s["ngram"], s["unit"], s["slots"], s["seed"],
-            s["store_text"],
+            s["store_text"], sorted(settings),
         )
         self.path = str(path)
         #: The format version the file had, when this open upgraded it in
@@ -332,31 +358,6 @@ class Index:
                 "versions of lookalike cannot read it now",
                 UserWarning,
                 stacklevel=2,
-            )
-        if not _create and settings:
-            try:
-                self._refuse_other_settings(settings)
-            except LookalikeError:
-                # Close the file now: the traceback keeps this object alive,
-                # and with it the database's lock.
-                del self._inner
-                raise
-
-    def _refuse_other_settings(self, settings: dict[str, Any]) -> None:
-        # Settings are fixed when an index is created; opening it with
-        # others is refused (as `lookalike index add --threshold` is), never
-        # silently ignored.
-        spec = json.loads(self._inner.stats())["spec"]
-        fp = spec["fingerprint"]
-        stored = {"threshold": spec["threshold"], "ngram": fp["shingle"]["n"],
-                  "unit": fp["shingle"]["unit"], "slots": fp["sketch"]["slots"],
-                  "seed": fp["shingle"]["seed"], "store_text": spec["store_text"]}
-        differ = {k: (v, stored[k]) for k, v in settings.items() if v != stored[k]}
-        if differ:
-            said = ", ".join(f"{k}={v!r} (it has {was!r})" for k, (v, was) in differ.items())
-            raise IndexSettingsError(
-                f"index {self.path}: its settings were fixed when it was created; asked for "
-                f"{said}: open it without settings, or create a new index"
             )
 
     @classmethod

@@ -30,7 +30,9 @@ from . import (
     UNIT,
     VERIFICATION,
     LookalikeError,
+    _add_counts,
     _check_pipeline,
+    _chunks,
     _lookalike,
 )
 
@@ -244,30 +246,50 @@ def dedup(
 
 def _templates(heads: Any) -> Any:
     """The story judgment's template statistics of ``heads`` (one row per
-    exact family): a sketch per block, sized from the whole collection's
-    shingle count, merged on the driver one at a time (merging commutes, so
-    the result is the sketch one process counts), then put in the object
-    store for the tasks that judge. None when no document has words."""
+    exact family), put in the object store for the tasks that judge: a
+    sketch per block, sized from the whole collection's shingle count, cut
+    into chunks merged chunk by chunk (``groupby``; merging commutes, so
+    the result is the sketch one process counts); the driver receives one
+    merged sketch. None when no document has words."""
     import ray
 
     def size(batch: pa.Table) -> pa.Table:
         n = pc.sum(pc.list_value_length(batch["shingles"])).as_py() or 0
-        return pa.table({"n": pa.array([n], pa.int64())})
+        return pa.table({
+            "n": pa.array([n], pa.int64()), "d": pa.array([batch.num_rows], pa.int64()),
+        })
 
-    total = heads.map_batches(size, batch_format="pyarrow").sum("n") or 0
+    sizes = heads.map_batches(size, batch_format="pyarrow").materialize()
+    documents = sizes.sum("d") or 0
+    if not documents:
+        return None
+    total = sizes.sum("n") or 0
 
     def count(batch: pa.Table) -> pa.Table:
         sketch = _lookalike.Templates.count(batch.select(["shingles", "facts"]), total)
+        parts = _chunks(sketch.counts)
         return pa.table({
-            "counts": pa.array([sketch.counts], pa.binary()),
-            "documents": pa.array([sketch.documents], pa.int64()),
+            "chunk": pa.array([c for c, _ in parts], pa.int64()),
+            "counts": pa.array([b for _, b in parts], pa.binary()),
         })
 
-    merged = None
-    for row in heads.map_batches(count, batch_format="pyarrow").iter_rows():
-        part = _lookalike.Templates(row["counts"], row["documents"])
-        merged = part if merged is None else merged.merge(part)
-    return None if merged is None else ray.put(merged)
+    def merge(group: pa.Table) -> pa.Table:
+        parts = group["counts"].to_pylist()
+        merged = parts[0]
+        for part in parts[1:]:
+            merged = _add_counts(merged, part)
+        return pa.table({
+            "chunk": group["chunk"].slice(0, 1), "counts": pa.array([merged], pa.binary()),
+        })
+
+    merged = (
+        heads.map_batches(count, batch_format="pyarrow")
+        .groupby("chunk")
+        .map_groups(merge, batch_format="pyarrow")
+        .iter_rows()
+    )
+    counts = b"".join(r["counts"] for r in sorted(merged, key=lambda r: r["chunk"]))
+    return ray.put(_lookalike.Templates(counts, documents))
 
 
 _TEMPLATES: dict[Any, Any] = {}

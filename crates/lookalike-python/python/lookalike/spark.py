@@ -18,7 +18,8 @@ counted per partition and merged by ``treeReduce``, containment candidates
 join LSH's, pairs are judged as stories in Rust, and components of three or
 more are split into stars in Rust, one component in one task.
 
-Nothing is collected to the driver but counts. Documents are ordered by
+Nothing is collected to the driver but counts (and, under ``judge="story"``,
+the merged template statistics, broadcast from there). Documents are ordered by
 ``order_col`` (default: ``id_col``): "first" means smallest there, as
 "first" means earliest in the input on the command line.
 """
@@ -43,7 +44,9 @@ from . import (
     UNIT,
     VERIFICATION,
     LookalikeError,
+    _add_counts,
     _check_pipeline,
+    _chunks,
     _lookalike,
 )
 
@@ -225,47 +228,61 @@ def dedup(
 
 
 def _seconds(df: Any, name: str) -> Any:
-    """Column ``name`` as the engine reads times: Spark timestamps become
-    seconds since 1970; int64 seconds and RFC 3339 text pass as they are."""
+    """Column ``name`` as the engine reads times, whatever the session's
+    time zone: timestamps as seconds since 1970, naive timestamps as UTC
+    and dates as midnight UTC (as the CLI reads them); integer seconds and
+    RFC 3339 text pass as they are."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    if isinstance(df.schema[name].dataType, (T.TimestampType, T.TimestampNTZType, T.DateType)):
-        return F.unix_timestamp(F.col(name).cast("timestamp"))
+    kind = df.schema[name].dataType
+    if isinstance(kind, T.TimestampNTZType):
+        return F.concat(F.date_format(F.col(name), "yyyy-MM-dd'T'HH:mm:ss"), F.lit("Z"))
+    if isinstance(kind, T.DateType):
+        return F.date_format(F.col(name), "yyyy-MM-dd")
+    if isinstance(kind, T.TimestampType):
+        return F.unix_timestamp(F.col(name))
     return F.col(name)
 
 
 def _templates(heads: Any) -> Any:
     """The story judgment's template statistics of ``heads`` (one row per
-    exact family): a sketch per partition, sized from the whole collection's
-    shingle count, merged by ``treeReduce`` (merging commutes, so the result
-    is the sketch one process counts). Only the sketch reaches the driver,
-    to be broadcast to the tasks that judge."""
+    exact family), broadcast to the tasks that judge: a sketch per
+    partition, sized from the whole collection's shingle count, cut into
+    chunks that are merged chunk by chunk across partitions
+    (``reduceByKey``; merging commutes, so the result is the sketch one
+    process counts); the driver receives one merged sketch. None when no
+    document has words."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    total = heads.select(F.sum(F.size("shingles"))).first()[0] or 0
-    partial_schema = T.StructType([
-        T.StructField("counts", T.BinaryType()), T.StructField("documents", T.LongType()),
+    total, documents = heads.select(F.sum(F.size("shingles")), F.count("*")).first()
+    if not documents:
+        return None
+    schema = pa.schema([("shingles", pa.list_(pa.int64())), ("facts", pa.list_(pa.int64()))])
+    chunk_schema = T.StructType([
+        T.StructField("chunk", T.LongType()), T.StructField("counts", T.BinaryType()),
     ])
 
     def count(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        sketch = None
-        for batch in batches:
-            part = _lookalike.Templates.count(batch, total)
-            sketch = part if sketch is None else sketch.merge(part)
-        if sketch is not None:
-            yield pa.RecordBatch.from_pydict(
-                {"counts": [sketch.counts], "documents": [sketch.documents]}
-            )
+        rows = (b.select(schema.names) for b in batches)
+        stream = pa.RecordBatchReader.from_batches(schema, rows)
+        sketch = _lookalike.Templates.count(stream, total or 0)
+        if sketch.documents:
+            parts = _chunks(sketch.counts)
+            yield pa.RecordBatch.from_pydict({
+                "chunk": [c for c, _ in parts], "counts": [b for _, b in parts],
+            })
 
-    partials = heads.select("shingles", "facts").mapInArrow(count, partial_schema).rdd
-    if partials.isEmpty():
-        return None
-    merged = partials.map(lambda r: _lookalike.Templates(r[0], r[1])).treeReduce(
-        lambda x, y: x.merge(y)
+    merged = (
+        heads.select("shingles", "facts")
+        .mapInArrow(count, chunk_schema)
+        .rdd.map(lambda r: (r[0], bytes(r[1])))
+        .reduceByKey(_add_counts)
+        .collect()
     )
-    return heads.sparkSession.sparkContext.broadcast(merged)
+    counts = b"".join(b for _, b in sorted(merged))
+    return heads.sparkSession.sparkContext.broadcast(_lookalike.Templates(counts, documents))
 
 
 def _story_edges(heads: Any, lsh_pairs: Any, templates: Any, threshold: float) -> Any:
