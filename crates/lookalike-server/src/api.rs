@@ -659,11 +659,10 @@ async fn compare(
             threshold: s.index.spec().threshold,
             ..CompareConfig::default()
         };
-        let figures = config
-            .compare(&a, &b)
+        let (figures, al) = config
+            .compare_aligned(&a, &b)
             .map_err(|e| ApiError::invalid(e.to_string()))?;
         let view = req.view.then(|| {
-            let al = AlignConfig::default().align(&a, &b);
             // Shown as a frame's `srcdoc`, whose links resolve against the
             // embedding page: `#b-p1` would load the page into the frame.
             // `about:srcdoc#b-p1` stays in the frame. (Texts are escaped,

@@ -101,6 +101,16 @@ pub struct Comparison {
 impl CompareConfig {
     /// Compare two texts.
     pub fn compare(&self, a: &str, b: &str) -> Result<Comparison, crate::Error> {
+        Ok(self.compare_aligned(a, b)?.0)
+    }
+
+    /// Compare two texts, and hand back the alignment the figures came
+    /// from (for a view of it, without aligning the pair twice).
+    pub fn compare_aligned(
+        &self,
+        a: &str,
+        b: &str,
+    ) -> Result<(Comparison, crate::align::Alignment), crate::Error> {
         self.fingerprinter.validate()?;
         let lsh = LshParams::for_threshold(self.threshold, self.fingerprinter.sketch.slots, 0.99)?;
         let fp = &self.fingerprinter;
@@ -147,7 +157,7 @@ impl CompareConfig {
             units: f.shingles.units,
             shingles: f.shingles.hashes.len(),
         };
-        Ok(Comparison {
+        let comparison = Comparison {
             a: side(a, &fa),
             b: side(b, &fb),
             jaccard: o.jaccard,
@@ -164,6 +174,7 @@ impl CompareConfig {
             longest_passage_words: longest,
             verdict,
             story,
-        })
+        };
+        Ok((comparison, alignment))
     }
 }
