@@ -399,6 +399,11 @@ fn db_err(path: &Path, e: impl Into<redb::Error>) -> Error {
     Error::index(path, problem, e.to_string())
 }
 
+/// Stored document `n` decoded; a record that does not decode is damage.
+fn decode<T: serde::de::DeserializeOwned>(path: &Path, n: u64, bytes: &[u8]) -> Result<T> {
+    postcard::from_bytes(bytes).map_err(|e| damaged(path, format!("corrupt document {n}: {e}")))
+}
+
 /// Damage found in the index's contents.
 fn damaged(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::index(path, IndexProblem::Damaged, e.to_string())
@@ -1087,8 +1092,7 @@ impl Index {
             let Some(raw) = docs_t.get(c).map_err(|e| db_err(p, e))? else {
                 continue;
             };
-            let stored: StoredDoc = postcard::from_bytes(raw.value())
-                .map_err(|e| damaged(p, format!("corrupt document {c}: {e}")))?;
+            let stored: StoredDoc = decode(p, c, raw.value())?;
             let exact = stored.exact == pr.exact.to_le_bytes();
             if let Some((similarity, relation)) = self.judge(
                 opts,
@@ -1125,9 +1129,7 @@ impl Index {
         let Some(raw) = docs.get(number).map_err(|e| db_err(p, e))? else {
             return Ok(None);
         };
-        Ok(Some(postcard::from_bytes(raw.value()).map_err(|e| {
-            damaged(p, format!("corrupt document {number}: {e}"))
-        })?))
+        Ok(Some(decode(p, number, raw.value())?))
     }
 
     /// The most recently stored documents, newest first: at most `limit`,
@@ -1147,9 +1149,7 @@ impl Index {
             .map(|r| {
                 let (n, raw) = r.map_err(|e| db_err(p, e))?;
                 let n = n.value();
-                let doc = postcard::from_bytes(raw.value())
-                    .map_err(|e| damaged(p, format!("corrupt document {n}: {e}")))?;
-                Ok((n, doc))
+                Ok((n, decode(p, n, raw.value())?))
             })
             .collect()
     }
@@ -1210,8 +1210,7 @@ impl Index {
             let Some(raw) = docs_t.remove(n).map_err(|e| db_err(p, e))? else {
                 continue;
             };
-            let stored: StoredDoc = postcard::from_bytes(raw.value())
-                .map_err(|e| damaged(p, format!("corrupt document {n}: {e}")))?;
+            let stored: StoredDoc = decode(p, n, raw.value())?;
             drop(raw);
             if with_ids {
                 ids_t.remove(stored.id.as_str()).map_err(|e| db_err(p, e))?;
@@ -1355,9 +1354,7 @@ fn upgrade(db: &Database, path: &Path, lsh: &LshParams, from: u32) -> Result<()>
                 .map(|r| {
                     let (k, v) = r.map_err(|e| db_err(path, e))?;
                     let n = k.value();
-                    let old = postcard::from_bytes(v.value())
-                        .map_err(|e| damaged(path, format!("corrupt document {n}: {e}")))?;
-                    Ok((n, old))
+                    Ok((n, decode(path, n, v.value())?))
                 })
                 .collect::<Result<_>>()?;
             let Some(&(last, _)) = chunk.last() else {
