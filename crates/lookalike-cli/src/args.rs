@@ -128,6 +128,10 @@ pub struct ServeArgs {
     /// may call it only from the service's own page at `/`.
     #[arg(long = "allow-origin", value_name = "ORIGIN", value_parser = parse_origin)]
     pub allow_origins: Vec<String>,
+    /// Allow `POST /v1/backup {"name": "F"}`, which copies the index into
+    /// DIR/F while the service runs. Default: off.
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
 }
 
 /// An origin as browsers send it: scheme, host and maybe a port, no path.
@@ -260,6 +264,15 @@ pub enum IndexCommand {
     Verify {
         /// The index file.
         path: PathBuf,
+    },
+    /// Copy the index into a new file, consistent as of one moment. While
+    /// `lookalike serve` holds the index, ask the service instead
+    /// (`POST /v1/backup`, with `serve --backup-dir`).
+    Backup {
+        /// The index file.
+        path: PathBuf,
+        /// The new file (refused if it exists).
+        dest: PathBuf,
     },
 }
 

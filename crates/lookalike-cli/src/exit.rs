@@ -42,7 +42,8 @@ fn remedy(problem: IndexProblem) -> Option<&'static str> {
         }
         IndexProblem::InUse => {
             "one process at a time: send the documents to the running `lookalike serve` that \
-             holds it (or wait until the other `lookalike index` command ends)"
+             holds it (a backup: `POST /v1/backup`), or wait until the other `lookalike index` \
+             command ends"
         }
         IndexProblem::Format => {
             "use the lookalike that made it, or rebuild the index from its documents"

@@ -102,6 +102,15 @@ pub fn run(args: IndexArgs) -> Result<()> {
             );
             Ok(())
         }
+        IndexCommand::Backup { path, dest } => {
+            let documents = open(&path)?.backup(&dest)?;
+            eprintln!(
+                "lookalike: copied {documents} documents of {} into {}",
+                path.display(),
+                dest.display()
+            );
+            Ok(())
+        }
         IndexCommand::Stats { path } => {
             let stats = open(&path)?.stats()?;
             let mut out = std::io::stdout().lock();

@@ -41,6 +41,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             timeout: Duration::from_secs(args.timeout.max(1) as u64),
         },
         allow_origins: args.allow_origins,
+        backup_dir: args.backup_dir,
     };
     let name = args.index.display().to_string();
     lookalike_server::run(index, config, |addr| {

@@ -1392,3 +1392,34 @@ fn index_news_mode_windows_prunes_and_verifies() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["documents"], 2, "nothing of the failed input was stored");
 }
+
+/// `index backup` makes a copy that verifies and answers as the original,
+/// and never overwrites a file.
+#[test]
+fn index_backup_copies_and_never_overwrites() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ix = dir.path().join("news.redb");
+    let copy = dir.path().join("copy.redb");
+    let (ix_s, copy_s) = (ix.to_str().expect("utf8"), copy.to_str().expect("utf8"));
+    assert!(run(&["index", "create", ix_s]).status.success());
+    let o = bin()
+        .args(["index", "add", ix_s])
+        .arg(repo().join("examples/news"))
+        .output()
+        .expect("add");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["index", "backup", ix_s, copy_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("copied"), "{}", stderr(&o));
+    let o = run(&["index", "verify", copy_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stats = |p: &str| {
+        let o = run(&["index", "stats", p]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        v["documents"].clone()
+    };
+    assert_eq!(stats(ix_s), stats(copy_s));
+    let o = run(&["index", "backup", ix_s, copy_s]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+}

@@ -36,6 +36,7 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/v1/align", post(align))
         .route("/v1/compare", post(compare))
         .route("/v1/stats", get(stats))
+        .route("/v1/backup", post(backup))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
     let desk = Router::new()
         .route("/", get(desk::page))
@@ -676,6 +677,74 @@ async fn compare(
     Ok(Json(result))
 }
 
+/// A backup to make: a file name in the service's `--backup-dir`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackupRequest {
+    /// A plain file name (letters, digits, `.`, `-`, `_`; not starting
+    /// with `.`), made in the directory the operator gave `serve` with
+    /// `--backup-dir`; an existing file is never overwritten (409).
+    pub name: String,
+}
+
+/// A backup made.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BackupResponse {
+    /// Where the copy is, on the service's machine.
+    pub path: String,
+    /// Documents copied.
+    pub documents: u64,
+}
+
+/// Copy the index, consistent as of one moment, while the service goes on
+/// answering and storing (`lookalike::index::Index::backup`). Off unless
+/// the service was started with `--backup-dir`: a request names only a
+/// file inside it, never a path.
+#[utoipa::path(post, path = "/v1/backup", tag = "index",
+    request_body = BackupRequest,
+    responses((status = 200, description = "The copy", body = BackupResponse),
+        (status = 400, description = "Not a plain file name", body = ErrorBody),
+        (status = 403, description = "Backups are off (no --backup-dir)", body = ErrorBody),
+        (status = 409, description = "A file of that name exists", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn backup(
+    Shared(state): Shared<Arc<State>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<BackupResponse>, ApiError> {
+    let body = body_or_error(body)?;
+    let req: BackupRequest = decode(&body)?;
+    let Some(dir) = state.backup_dir.clone() else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "backups_off",
+            "backups are off: start the service with --backup-dir DIR to allow them",
+        ));
+    };
+    let plain = !req.name.is_empty()
+        && !req.name.starts_with('.')
+        && req.name.len() <= 255
+        && req
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if !plain {
+        return Err(ApiError::invalid(
+            "name must be a plain file name: letters, digits, '.', '-' and '_', not starting with '.'",
+        )
+        .at("name"));
+    }
+    let dest = dir.join(&req.name);
+    let documents = blocking(&state, {
+        let dest = dest.clone();
+        move |s| s.index.backup(&dest)
+    })
+    .await?;
+    Ok(Json(BackupResponse {
+        path: dest.display().to_string(),
+        documents,
+    }))
+}
+
 /// Size and settings of the index.
 #[utoipa::path(get, path = "/v1/stats", tag = "index",
     responses((status = 200, description = "Counts and the fingerprint spec", body = IndexStats)),
@@ -724,7 +793,7 @@ impl Modify for BearerAuth {
         title = "lookalike",
         description = "Check streams of documents against a persistent index of everything seen before: copies, near-copies and the passages they share. Every error is JSON: {\"error\": {\"code\", \"message\", \"field\"?}}."
     ),
-    paths(add_documents, query_documents, recent_documents, get_document, delete_document, align, compare, stats, healthz, openapi),
+    paths(add_documents, query_documents, recent_documents, get_document, delete_document, align, compare, stats, backup, healthz, openapi),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -22,9 +22,10 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable code: `invalid_json`, `invalid_request`, `payload_too_large`,
     /// `unauthorized`, `not_found`, `method_not_allowed`, `request_timeout`,
-    /// `unsupported_media_type`, `index_unavailable` (503: the disk or the
-    /// database failed; retry later), `index_damaged` (500: damage found in
-    /// the index file), `internal`.
+    /// `unsupported_media_type`, `backups_off` (403), `exists` (409: a
+    /// backup's file is there already), `index_unavailable` (503: the disk
+    /// or the database failed; retry later), `index_damaged` (500: damage
+    /// found in the index file), `internal`.
     pub code: &'static str,
     /// What went wrong and what to do.
     pub message: String,
@@ -89,6 +90,9 @@ impl From<lookalike::Error> for ApiError {
     fn from(e: lookalike::Error) -> ApiError {
         use lookalike::IndexProblem;
         match e.index_problem() {
+            Some(IndexProblem::Exists) => {
+                ApiError::new(StatusCode::CONFLICT, "exists", e.to_string())
+            }
             Some(IndexProblem::Poisoned) => ApiError::internal(format!(
                 "{e}: the service must be restarted (a lock stays poisoned)"
             )),

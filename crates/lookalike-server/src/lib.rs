@@ -42,6 +42,9 @@ pub struct Config {
     /// Web origins (`https://desk.example.org`) whose pages may call the
     /// API from a browser. Default: none: only the service's own page.
     pub allow_origins: Vec<String>,
+    /// Where `POST /v1/backup` writes copies of the index. Default: none
+    /// (backups through the service are off).
+    pub backup_dir: Option<std::path::PathBuf>,
 }
 
 /// Sizes and times beyond which a request is refused.
@@ -84,6 +87,8 @@ pub struct State {
     /// The address the service listens on (a browser's request naming it
     /// as its host is this service's own page).
     pub listen: SocketAddr,
+    /// Where backups go ([`Config::backup_dir`]).
+    pub backup_dir: Option<std::path::PathBuf>,
 }
 
 /// Serve `index` until SIGTERM or Ctrl-C; then finish the requests in
@@ -108,6 +113,7 @@ pub fn run(index: Index, config: Config, on_ready: impl FnOnce(SocketAddr)) -> i
         limits: config.limits,
         allow_origins: config.allow_origins,
         listen,
+        backup_dir: config.backup_dir,
     });
     on_ready(listen);
     rt.block_on(async {

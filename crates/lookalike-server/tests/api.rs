@@ -26,6 +26,7 @@ fn state(dir: &Path, token: Option<&str>, limits: Limits) -> Arc<State> {
         limits,
         allow_origins: Vec::new(),
         listen: "127.0.0.1:7878".parse().expect("addr"),
+        backup_dir: Some(dir.join("backups")),
     })
 }
 
@@ -444,4 +445,69 @@ proptest! {
         }
         prop_assert!(s.index.verify().expect("verify").is_empty());
     }
+}
+
+/// `POST /v1/backup` copies the index into `--backup-dir` while the
+/// service runs; a name is a plain file name, an existing file is 409, and
+/// without `--backup-dir` backups are off (403).
+#[test]
+fn backup_copies_the_index_into_the_backup_dir() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("backups")).expect("mkdir");
+    let rt = runtime();
+    let s = state(dir.path(), None, Limits::default());
+    let (status, _) = call(
+        &rt,
+        &s,
+        Method::POST,
+        "/v1/documents",
+        documents(&[("story", STORY)]),
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+    let ask = |name: &str| {
+        call(
+            &rt,
+            &s,
+            Method::POST,
+            "/v1/backup",
+            json!({ "name": name }).to_string(),
+            None,
+        )
+    };
+    let (status, body) = ask("nightly.redb");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["documents"], 1);
+    let copy = Index::open(&dir.path().join("backups/nightly.redb")).expect("the copy opens");
+    assert!(copy.get("story").expect("get").is_some());
+    let (status, body) = ask("nightly.redb");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "exists");
+    for bad in ["../escape.redb", "/tmp/x.redb", ".hidden", "", "a/b"] {
+        let (status, body) = ask(bad);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?}: {body}");
+        assert_eq!(body["error"]["field"], "name");
+    }
+    let off = Arc::new(State {
+        index: Index::create(
+            &dir.path().join("other.redb"),
+            IndexSpec::new(&Fingerprinter::default(), 0.4, true).expect("spec"),
+        )
+        .expect("create"),
+        token: None,
+        limits: Limits::default(),
+        allow_origins: Vec::new(),
+        listen: "127.0.0.1:7878".parse().expect("addr"),
+        backup_dir: None,
+    });
+    let (status, body) = call(
+        &rt,
+        &off,
+        Method::POST,
+        "/v1/backup",
+        json!({ "name": "x.redb" }).to_string(),
+        None,
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "backups_off");
 }

@@ -26,6 +26,7 @@ fn state(dir: &Path, token: Option<&str>, allow: &[&str]) -> Arc<State> {
         limits: Limits::default(),
         allow_origins: allow.iter().map(|s| s.to_string()).collect(),
         listen: "127.0.0.1:7878".parse().expect("addr"),
+        backup_dir: None,
     })
 }
 

@@ -399,6 +399,28 @@ fn db_err(path: &Path, e: impl Into<redb::Error>) -> Error {
     Error::index(path, problem, e.to_string())
 }
 
+/// Copy every entry of table `def` from `tx` (reading `from`) into `w`
+/// (writing `to`); returns the entries copied.
+fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    tx: &redb::ReadTransaction,
+    w: &redb::WriteTransaction,
+    def: TableDefinition<K, V>,
+    from: &Path,
+    to: &Path,
+) -> Result<u64> {
+    let source = tx.open_table(def).map_err(|e| db_err(from, e))?;
+    let mut target = w.open_table(def).map_err(|e| db_err(to, e))?;
+    let mut n = 0;
+    for r in source.iter().map_err(|e| db_err(from, e))? {
+        let (k, v) = r.map_err(|e| db_err(from, e))?;
+        target
+            .insert(k.value(), v.value())
+            .map_err(|e| db_err(to, e))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Stored document `n` decoded; a record that does not decode is damage.
 fn decode<T: serde::de::DeserializeOwned>(path: &Path, n: u64, bytes: &[u8]) -> Result<T> {
     postcard::from_bytes(bytes).map_err(|e| damaged(path, format!("corrupt document {n}: {e}")))
@@ -1224,6 +1246,49 @@ impl Index {
         Ok(())
     }
 
+    /// Copy the index as it is now into a new index file at `dest`, and
+    /// return the number of documents copied. The copy is read in one read
+    /// transaction: consistent, and made while writers go on (a running
+    /// `serve` keeps answering and storing). It is written beside `dest`
+    /// and renamed into place once committed, so a failed backup leaves no
+    /// partial file; a file already at `dest` is refused.
+    pub fn backup(&self, dest: &Path) -> Result<u64> {
+        if dest.exists() {
+            return Err(Error::index(dest, IndexProblem::Exists, "already exists"));
+        }
+        let p = &self.path;
+        let partial = {
+            let mut name = dest.file_name().unwrap_or_default().to_os_string();
+            name.push(".partial");
+            dest.with_file_name(name)
+        };
+        let copied = (|| -> Result<u64> {
+            let tx = self.db.begin_read().map_err(|e| db_err(p, e))?;
+            let out = Database::create(&partial).map_err(|e| db_err(&partial, e))?;
+            let w = out.begin_write().map_err(|e| db_err(&partial, e))?;
+            let copy = |from: &Path, to: &Path| -> Result<u64> {
+                copy_table(&tx, &w, META, from, to)?;
+                let documents = copy_table(&tx, &w, DOCS, from, to)?;
+                copy_table(&tx, &w, IDS, from, to)?;
+                copy_table(&tx, &w, BANDS, from, to)?;
+                copy_table(&tx, &w, TIMES, from, to)?;
+                Ok(documents)
+            };
+            let documents = copy(p, &partial)?;
+            w.commit().map_err(|e| db_err(&partial, e))?;
+            Ok(documents)
+        })();
+        let copied = copied.and_then(|n| {
+            std::fs::rename(&partial, dest)
+                .map_err(|e| err(dest, format!("cannot move the copy into place: {e}")))?;
+            Ok(n)
+        });
+        if copied.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        copied
+    }
+
     /// Read every table and report each inconsistency between them (an
     /// empty list means the index is whole): every id names a stored
     /// document that carries that id, every document is in its buckets and
@@ -1529,6 +1594,74 @@ mod tests {
             Index::create(&path, spec).is_err(),
             "create never overwrites"
         );
+    }
+
+    /// A backup made while another thread keeps adding is a consistent
+    /// index: it verifies, holds a prefix of the additions (whole batches),
+    /// answers as the original did for what it holds, and never overwrites.
+    #[test]
+    fn backup_is_consistent_while_writers_go_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("live.redb");
+        let spec = IndexSpec::new(&Fingerprinter::default(), 0.4, true).expect("spec");
+        let index = Index::create(&path, spec).expect("create");
+        let text = |i: usize| {
+            format!(
+                "report {i} from the valley desk on river levels in district {} and the \
+                 council's plan number {} for the flood defences this winter",
+                i * 7,
+                i * 13
+            )
+        };
+        let batch = |b: usize| -> Vec<NewDoc> {
+            (0..20)
+                .map(|k| doc(&format!("d{}", b * 20 + k), &text(b * 20 + k)))
+                .collect()
+        };
+        index.check_batch(&batch(0), &ADD).expect("add");
+        let copies: Vec<(PathBuf, u64)> = std::thread::scope(|s| {
+            let writer = s.spawn(|| {
+                for b in 1..30 {
+                    index.check_batch(&batch(b), &ADD).expect("add");
+                }
+            });
+            let copies = (0..3)
+                .map(|k| {
+                    let dest = dir.path().join(format!("copy-{k}.redb"));
+                    let n = index.backup(&dest).expect("backup");
+                    (dest, n)
+                })
+                .collect();
+            writer.join().expect("writer");
+            copies
+        });
+        for (dest, n) in &copies {
+            assert!(*n >= 20 && n % 20 == 0, "{n}: whole batches only");
+            let copy = Index::open(dest).expect("the copy opens");
+            assert!(copy.verify().expect("verify").is_empty());
+            assert_eq!(copy.stats().expect("stats").documents, *n);
+            let probe = doc("probe", &text(3));
+            let (a, b) = (
+                index
+                    .check_batch(std::slice::from_ref(&probe), &QUERY)
+                    .expect("q"),
+                copy.check_batch(std::slice::from_ref(&probe), &QUERY)
+                    .expect("q"),
+            );
+            assert_eq!(a[0].matches, b[0].matches);
+            assert!(
+                !dest
+                    .with_file_name(format!(
+                        "{}.partial",
+                        dest.file_name()
+                            .and_then(|f| f.to_str())
+                            .unwrap_or_default()
+                    ))
+                    .exists()
+            );
+        }
+        let e = index.backup(&copies[0].0).expect_err("never overwrites");
+        assert_eq!(e.index_problem(), Some(IndexProblem::Exists));
     }
 
     /// `recent` pages through documents newest first, skipping removed
