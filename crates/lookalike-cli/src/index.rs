@@ -103,7 +103,9 @@ pub fn run(args: IndexArgs) -> Result<()> {
             Ok(())
         }
         IndexCommand::Backup { path, dest } => {
-            let documents = open(&path)?.backup(&dest)?;
+            // A backup leaves the file as it is: an old format is refused,
+            // not upgraded first.
+            let documents = Index::open_unchanged(&path)?.backup(&dest)?;
             eprintln!(
                 "lookalike: copied {documents} documents of {} into {}",
                 path.display(),

@@ -30,6 +30,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
             args.addr
         );
     }
+    if let Some(dir) = args.backup_dir.as_ref().filter(|d| !d.is_dir()) {
+        return Err(anyhow::anyhow!(
+            "--backup-dir {}: not a directory; create it first",
+            dir.display()
+        ));
+    }
     let index = crate::index::open(&args.index)?;
     let config = Config {
         addr: args.addr,

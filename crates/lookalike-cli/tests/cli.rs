@@ -1422,4 +1422,21 @@ fn index_backup_copies_and_never_overwrites() {
     let o = run(&["index", "backup", ix_s, copy_s]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    // A backup leaves an old format as it is: refused, not upgraded first.
+    let old = dir.path().join("old.redb");
+    let fixture = repo().join("crates/lookalike/tests/fixtures/index-v3.redb");
+    std::fs::copy(&fixture, &old).expect("copy fixture");
+    let old_s = old.to_str().expect("utf8");
+    let o = run(&[
+        "index",
+        "backup",
+        old_s,
+        dir.path().join("old-copy.redb").to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("format version 3"), "{}", stderr(&o));
+    // Still format 3: the next open upgrades it, and says so.
+    let o = run(&["index", "verify", old_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("from index format 3"), "{}", stderr(&o));
 }

@@ -36,8 +36,13 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/v1/align", post(align))
         .route("/v1/compare", post(compare))
         .route("/v1/stats", get(stats))
-        .route("/v1/backup", post(backup))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
+    // A backup takes as long as copying the index does: outside the
+    // request timeout (a 408 would hide whether the copy was made).
+    let untimed = Router::new()
+        .route("/v1/backup", post(backup))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes));
     let desk = Router::new()
         .route("/", get(desk::page))
         .route("/desk.js", get(desk::script))
@@ -56,6 +61,7 @@ pub fn router(state: Arc<State>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             state.limits.timeout,
         ))
+        .merge(untimed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             desk::same_origin_only,
@@ -705,7 +711,7 @@ pub struct BackupResponse {
     responses((status = 200, description = "The copy", body = BackupResponse),
         (status = 400, description = "Not a plain file name", body = ErrorBody),
         (status = 403, description = "Backups are off (no --backup-dir)", body = ErrorBody),
-        (status = 409, description = "A file of that name exists", body = ErrorBody)),
+        (status = 409, description = "A file of that name exists, or a backup is running", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn backup(
     Shared(state): Shared<Arc<State>>,

@@ -23,7 +23,7 @@ pub struct ErrorDetail {
     /// Stable code: `invalid_json`, `invalid_request`, `payload_too_large`,
     /// `unauthorized`, `not_found`, `method_not_allowed`, `request_timeout`,
     /// `unsupported_media_type`, `backups_off` (403), `exists` (409: a
-    /// backup's file is there already), `index_unavailable` (503: the disk
+    /// backup's file is there already), `busy` (409: a backup is running), `index_unavailable` (503: the disk
     /// or the database failed; retry later), `index_damaged` (500: damage
     /// found in the index file), `internal`.
     pub code: &'static str,
@@ -93,6 +93,7 @@ impl From<lookalike::Error> for ApiError {
             Some(IndexProblem::Exists) => {
                 ApiError::new(StatusCode::CONFLICT, "exists", e.to_string())
             }
+            Some(IndexProblem::InUse) => ApiError::new(StatusCode::CONFLICT, "busy", e.to_string()),
             Some(IndexProblem::Poisoned) => ApiError::internal(format!(
                 "{e}: the service must be restarted (a lock stays poisoned)"
             )),

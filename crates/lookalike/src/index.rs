@@ -362,6 +362,8 @@ pub struct Index {
     /// Held from a writer's first lookup until its batch is in `buckets`, so
     /// the next batch sees this one's documents.
     writer: Mutex<()>,
+    /// Held while a backup runs: one at a time.
+    backing_up: Mutex<()>,
     /// The format the file had, when opening it upgraded it.
     upgraded_from: Option<u32>,
 }
@@ -399,8 +401,9 @@ fn db_err(path: &Path, e: impl Into<redb::Error>) -> Error {
     Error::index(path, problem, e.to_string())
 }
 
-/// Copy every entry of table `def` from `tx` (reading `from`) into `w`
-/// (writing `to`); returns the entries copied.
+/// Copy every entry of table `def` from `tx` (reading the index `from`)
+/// into `w` (writing the backup `to`: its failures are the storage's);
+/// returns the entries copied.
 fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     tx: &redb::ReadTransaction,
     w: &redb::WriteTransaction,
@@ -409,13 +412,18 @@ fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     to: &Path,
 ) -> Result<u64> {
     let source = tx.open_table(def).map_err(|e| db_err(from, e))?;
-    let mut target = w.open_table(def).map_err(|e| db_err(to, e))?;
+    let out = |e: &dyn std::fmt::Display| {
+        Error::index(
+            to,
+            IndexProblem::Storage,
+            format!("cannot write the backup: {e}"),
+        )
+    };
+    let mut target = w.open_table(def).map_err(|e| out(&e))?;
     let mut n = 0;
     for r in source.iter().map_err(|e| db_err(from, e))? {
         let (k, v) = r.map_err(|e| db_err(from, e))?;
-        target
-            .insert(k.value(), v.value())
-            .map_err(|e| db_err(to, e))?;
+        target.insert(k.value(), v.value()).map_err(|e| out(&e))?;
         n += 1;
     }
     Ok(n)
@@ -569,6 +577,17 @@ impl Index {
     /// when it was made with settings other than `expected` says, before
     /// anything in the file changes.
     pub fn open_expecting(path: &Path, expected: &ExpectedSpec) -> Result<Index> {
+        Index::open_with(path, expected, true)
+    }
+
+    /// Open an existing index of this build's format only: an older one is
+    /// refused ([`IndexProblem::Format`]) rather than upgraded, for work
+    /// that must leave the file as it is (a backup before an upgrade).
+    pub fn open_unchanged(path: &Path) -> Result<Index> {
+        Index::open_with(path, &ExpectedSpec::default(), false)
+    }
+
+    fn open_with(path: &Path, expected: &ExpectedSpec, may_upgrade: bool) -> Result<Index> {
         if !path.is_file() {
             return Err(Error::index(
                 path,
@@ -616,6 +635,17 @@ impl Index {
             (format, get("spec")?)
         };
         let upgrade = (1..FORMAT_VERSION).contains(&format);
+        if upgrade && !may_upgrade {
+            return Err(Error::index(
+                path,
+                IndexProblem::Format,
+                format!(
+                    "format version {format}: opening it with this lookalike upgrades it to \
+                     {FORMAT_VERSION} in place; to keep a copy in the old format, copy the file \
+                     while no process has it open"
+                ),
+            ));
+        }
         if !upgrade && format != FORMAT_VERSION {
             return Err(Error::index(
                 path,
@@ -689,6 +719,7 @@ impl Index {
             buckets,
             merges,
             writer: Mutex::new(()),
+            backing_up: Mutex::new(()),
             upgraded_from,
         })
     }
@@ -1249,44 +1280,66 @@ impl Index {
     /// Copy the index as it is now into a new index file at `dest`, and
     /// return the number of documents copied. The copy is read in one read
     /// transaction: consistent, and made while writers go on (a running
-    /// `serve` keeps answering and storing). It is written beside `dest`
-    /// and renamed into place once committed, so a failed backup leaves no
-    /// partial file; a file already at `dest` is refused.
+    /// `serve` keeps answering and storing; the file cannot reuse pages
+    /// freed meanwhile, so it grows a little while a backup runs). It is
+    /// written to a new temporary file of its own beside `dest` and moved
+    /// into place only if nothing is there by then (never over a file); a
+    /// failed backup leaves nothing behind. One backup at a time
+    /// ([`IndexProblem::InUse`] otherwise).
     pub fn backup(&self, dest: &Path) -> Result<u64> {
+        let exists = || Error::index(dest, IndexProblem::Exists, "already exists");
         if dest.exists() {
-            return Err(Error::index(dest, IndexProblem::Exists, "already exists"));
+            return Err(exists());
         }
-        let p = &self.path;
-        let partial = {
-            let mut name = dest.file_name().unwrap_or_default().to_os_string();
-            name.push(".partial");
-            dest.with_file_name(name)
+        let Ok(_one) = self.backing_up.try_lock() else {
+            return Err(Error::index(
+                &self.path,
+                IndexProblem::InUse,
+                "a backup of it is already running; wait for it to end",
+            ));
         };
-        let copied = (|| -> Result<u64> {
+        // Failures on the copy's side are the storage's (a missing
+        // directory, a full disk), named by the backup's path.
+        let out_err = |e: &dyn std::fmt::Display| {
+            Error::index(
+                dest,
+                IndexProblem::Storage,
+                format!("cannot write the backup: {e}"),
+            )
+        };
+        let dir = dest
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tmp = tempfile::Builder::new()
+            .prefix(".lookalike-backup-")
+            .tempfile_in(dir)
+            .map_err(|e| out_err(&e))?;
+        let file = tmp.as_file().try_clone().map_err(|e| out_err(&e))?;
+        let p = &self.path;
+        let documents = {
             let tx = self.db.begin_read().map_err(|e| db_err(p, e))?;
-            let out = Database::create(&partial).map_err(|e| db_err(&partial, e))?;
-            let w = out.begin_write().map_err(|e| db_err(&partial, e))?;
-            let copy = |from: &Path, to: &Path| -> Result<u64> {
-                copy_table(&tx, &w, META, from, to)?;
-                let documents = copy_table(&tx, &w, DOCS, from, to)?;
-                copy_table(&tx, &w, IDS, from, to)?;
-                copy_table(&tx, &w, BANDS, from, to)?;
-                copy_table(&tx, &w, TIMES, from, to)?;
-                Ok(documents)
-            };
-            let documents = copy(p, &partial)?;
-            w.commit().map_err(|e| db_err(&partial, e))?;
-            Ok(documents)
-        })();
-        let copied = copied.and_then(|n| {
-            std::fs::rename(&partial, dest)
-                .map_err(|e| err(dest, format!("cannot move the copy into place: {e}")))?;
-            Ok(n)
-        });
-        if copied.is_err() {
-            let _ = std::fs::remove_file(&partial);
-        }
-        copied
+            let backend = redb::backends::FileBackend::new(file).map_err(|e| out_err(&e))?;
+            let out = redb::Builder::new()
+                .create_with_backend(backend)
+                .map_err(|e| out_err(&e))?;
+            let w = out.begin_write().map_err(|e| out_err(&e))?;
+            copy_table(&tx, &w, META, p, dest)?;
+            let documents = copy_table(&tx, &w, DOCS, p, dest)?;
+            copy_table(&tx, &w, IDS, p, dest)?;
+            copy_table(&tx, &w, BANDS, p, dest)?;
+            copy_table(&tx, &w, TIMES, p, dest)?;
+            w.commit().map_err(|e| out_err(&e))?;
+            documents
+        };
+        tmp.persist_noclobber(dest).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                exists()
+            } else {
+                out_err(&e.error)
+            }
+        })?;
+        Ok(documents)
     }
 
     /// Read every table and report each inconsistency between them (an
@@ -1649,19 +1702,16 @@ mod tests {
                     .expect("q"),
             );
             assert_eq!(a[0].matches, b[0].matches);
-            assert!(
-                !dest
-                    .with_file_name(format!(
-                        "{}.partial",
-                        dest.file_name()
-                            .and_then(|f| f.to_str())
-                            .unwrap_or_default()
-                    ))
-                    .exists()
-            );
         }
         let e = index.backup(&copies[0].0).expect_err("never overwrites");
         assert_eq!(e.index_problem(), Some(IndexProblem::Exists));
+        let nowhere = dir.path().join("no-such-dir/copy.redb");
+        let e = index.backup(&nowhere).expect_err("no directory");
+        assert_eq!(e.index_problem(), Some(IndexProblem::Storage), "{e}");
+        assert!(e.to_string().contains("no-such-dir"), "{e}");
+        // Only the copies are left beside the index: no temporary file.
+        let left = std::fs::read_dir(dir.path()).expect("dir").count();
+        assert_eq!(left, 1 + copies.len(), "no temporary file left");
     }
 
     /// `recent` pages through documents newest first, skipping removed

@@ -237,7 +237,8 @@ def _seconds(df: Any, name: str) -> Any:
 
     kind = df.schema[name].dataType
     if isinstance(kind, T.TimestampNTZType):
-        return F.concat(F.date_format(F.col(name), "yyyy-MM-dd'T'HH:mm:ss"), F.lit("Z"))
+        # Naive timestamps reach the engine as Arrow's, read as UTC there.
+        return F.col(name)
     if isinstance(kind, T.DateType):
         return F.date_format(F.col(name), "yyyy-MM-dd")
     if isinstance(kind, T.TimestampType):
