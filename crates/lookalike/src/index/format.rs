@@ -16,7 +16,7 @@ use crate::sketch::Signature;
 /// Layout version of the index file. Versions 1 and 2 kept the buckets in a
 /// multimap table (and 1 had no `times` table); versions 1 to 3 stored each
 /// document's signature and its 64-bit shingle hashes. They are upgraded in
-/// place when opened (see [`Index::open`]).
+/// place when opened (see [`Index::open`](super::Index::open)).
 pub const FORMAT_VERSION: u32 = 4;
 
 pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -63,7 +63,7 @@ pub struct IndexSpec {
 }
 
 /// Settings a caller expects an existing index to have, each `None` meaning
-/// "whatever it has": [`Index::open_expecting`] refuses an index made with
+/// "whatever it has": [`Index::open_expecting`](super::Index::open_expecting) refuses an index made with
 /// others before it changes anything (an old format is upgraded only once
 /// the settings agree), the same way for every front end.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
