@@ -274,6 +274,17 @@ pub enum IndexCommand {
         /// The new file (refused if it exists).
         dest: PathBuf,
     },
+    /// Copy every document that can still be read and checked from a
+    /// damaged index into a new one, and report the rest. The damaged file
+    /// is only read. Prints the report as JSON on stdout (`copied`, `lost`:
+    /// one line per document left out and why); exits 0 once the new index
+    /// is written, whatever was lost.
+    Salvage {
+        /// The damaged index file.
+        path: PathBuf,
+        /// The new file (refused if it exists).
+        dest: PathBuf,
+    },
 }
 
 const EVAL_HELP: &str = "\

@@ -52,6 +52,10 @@ fn remedy(problem: IndexProblem) -> Option<&'static str> {
             "drop the settings flags to use the index's own, or create a new index"
         }
         IndexProblem::Poisoned => "restart the command",
+        IndexProblem::Damaged => {
+            "copy what can still be read into a new index: `lookalike index salvage PATH NEW` \
+             (or restore a backup)"
+        }
         _ => return None,
     })
 }

@@ -113,6 +113,43 @@ pub fn run(args: IndexArgs) -> Result<()> {
             );
             Ok(())
         }
+        IndexCommand::Salvage { path, dest } => {
+            // redb may panic on a damaged page; salvage guards every read
+            // and counts the entry as lost, so the panic's message would
+            // only alarm.
+            let hook = std::panic::take_hook();
+            std::panic::set_hook(Box::new(|_| {}));
+            let salvaged = lookalike::index::Index::salvage(&path, &dest);
+            std::panic::set_hook(hook);
+            let salvaged = salvaged.map_err(|e| match e.index_problem() {
+                // Its message says what to do; the usual remedy for damage
+                // (salvage) has just been tried.
+                Some(lookalike::IndexProblem::Damaged) => anyhow::anyhow!("{e}"),
+                _ => e.into(),
+            })?;
+            for line in salvaged.lost.iter().take(50) {
+                eprintln!("lookalike: {}: {line}", path.display());
+            }
+            if salvaged.lost.len() > 50 {
+                eprintln!("lookalike: ... and {} more", salvaged.lost.len() - 50);
+            }
+            eprintln!(
+                "lookalike: copied {} documents of {} into {} ({} problems listed; checked {})",
+                salvaged.copied,
+                path.display(),
+                dest.display(),
+                salvaged.lost.len(),
+                if salvaged.checked_by_text {
+                    "against their stored texts"
+                } else {
+                    "by their records' structure: the index stores no texts"
+                }
+            );
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &salvaged)?;
+            writeln!(out)?;
+            Ok(())
+        }
         IndexCommand::Stats { path } => {
             let stats = open(&path)?.stats()?;
             let mut out = std::io::stdout().lock();

@@ -1393,6 +1393,22 @@ fn index_news_mode_windows_prunes_and_verifies() {
     assert_eq!(v["documents"], 2, "nothing of the failed input was stored");
 }
 
+/// An index at `path` (created with `flags`) holding `examples/news`.
+fn news_index(path: &str, flags: &[&str]) {
+    let o = bin()
+        .args(["index", "create", path])
+        .args(flags)
+        .output()
+        .expect("create");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = bin()
+        .args(["index", "add", path])
+        .arg(repo().join("examples/news"))
+        .output()
+        .expect("add");
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 /// `index backup` makes a copy that verifies and answers as the original,
 /// and never overwrites a file.
 #[test]
@@ -1401,13 +1417,7 @@ fn index_backup_copies_and_never_overwrites() {
     let ix = dir.path().join("news.redb");
     let copy = dir.path().join("copy.redb");
     let (ix_s, copy_s) = (ix.to_str().expect("utf8"), copy.to_str().expect("utf8"));
-    assert!(run(&["index", "create", ix_s]).status.success());
-    let o = bin()
-        .args(["index", "add", ix_s])
-        .arg(repo().join("examples/news"))
-        .output()
-        .expect("add");
-    assert!(o.status.success(), "{}", stderr(&o));
+    news_index(ix_s, &[]);
     let o = run(&["index", "backup", ix_s, copy_s]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("copied"), "{}", stderr(&o));
@@ -1439,4 +1449,50 @@ fn index_backup_copies_and_never_overwrites() {
     let o = run(&["index", "verify", old_s]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("from index format 3"), "{}", stderr(&o));
+}
+
+/// `index salvage` copies a sound index whole, reports as JSON, never
+/// overwrites, and says plainly when a file holds nothing to salvage.
+#[test]
+fn index_salvage_copies_and_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ix = dir.path().join("news.redb");
+    let copy = dir.path().join("copy.redb");
+    let (ix_s, copy_s) = (ix.to_str().expect("utf8"), copy.to_str().expect("utf8"));
+    news_index(ix_s, &["--store-text"]);
+    let o = run(&["index", "salvage", ix_s, copy_s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let stats = |p: &str| {
+        let o = run(&["index", "stats", p]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        v["documents"].clone()
+    };
+    assert_eq!(report["copied"], stats(ix_s));
+    assert_eq!(report["lost"], serde_json::json!([]));
+    assert_eq!(report["checked_by_text"], true);
+    assert!(run(&["index", "verify", copy_s]).status.success());
+    let o = run(&["index", "salvage", ix_s, copy_s]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    // Not a database at all: nothing to salvage, and no file left behind.
+    let junk = dir.path().join("junk.redb");
+    std::fs::write(&junk, vec![7u8; 64 * 1024]).expect("write");
+    let out = dir.path().join("out.redb");
+    let o = run(&[
+        "index",
+        "salvage",
+        junk.to_str().expect("utf8"),
+        out.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("beyond salvage"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("index salvage PATH"), "{}", stderr(&o));
+    assert!(!out.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".lookalike"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
 }

@@ -3,7 +3,10 @@
 //! length, a 4 KiB page zeroed, two pages swapped), then opened, verified,
 //! queried and read. Every operation must give a clean error or the answer
 //! the undamaged index gives; a panic, or a wrong answer given as if all
-//! were well, fails the test.
+//! were well, fails the test. Each copy is also salvaged: a clean error, or
+//! a new index that verifies and holds only documents exactly as the
+//! undamaged index stored them (all of them when the damage left the
+//! answers whole).
 //!
 //! `LOOKALIKE_DAMAGE_CASES=N` runs N cases (default 500).
 
@@ -12,7 +15,7 @@ use std::path::Path;
 
 use lookalike::IndexProblem;
 use lookalike::fingerprint::Fingerprinter;
-use lookalike::index::{CheckOptions, Checked, Index, IndexSpec, NewDoc};
+use lookalike::index::{CheckOptions, Checked, Index, IndexSpec, NewDoc, StoredDoc};
 use lookalike::synth::{Rng, Vocabulary};
 
 const DOCUMENTS: usize = 2_000;
@@ -106,6 +109,40 @@ fn ask(path: &Path, queries: &[NewDoc]) -> Result<(Answers, Vec<String>), lookal
     ))
 }
 
+/// Salvage `copy` into `dest`: the documents copied, when every one of
+/// them is exactly as the undamaged index stored it (under its number) and
+/// the new index verifies; a clean error (damaged, not an index) is
+/// `CleanError`, anything else a failure.
+fn salvaged(
+    copy: &Path,
+    dest: &Path,
+    stored: &std::collections::HashMap<u64, StoredDoc>,
+) -> Result<u64, Outcome> {
+    let report = match Index::salvage(copy, dest) {
+        Ok(report) => report,
+        Err(e)
+            if e.to_string().contains(&copy.display().to_string())
+                && matches!(
+                    e.index_problem(),
+                    Some(IndexProblem::Damaged | IndexProblem::NotAnIndex)
+                ) =>
+        {
+            return Err(Outcome::CleanError(e.index_problem()));
+        }
+        Err(_) => return Err(Outcome::Unnamed),
+    };
+    let index = Index::open(dest).map_err(|_| Outcome::Wrong)?;
+    if !index.verify().map_err(|_| Outcome::Wrong)?.is_empty() {
+        return Err(Outcome::Wrong);
+    }
+    let copied = index.recent(usize::MAX, None).map_err(|_| Outcome::Wrong)?;
+    let exact = copied.iter().all(|(n, d)| stored.get(n) == Some(d));
+    if !exact || copied.len() as u64 != report.copied {
+        return Err(Outcome::Wrong);
+    }
+    Ok(report.copied)
+}
+
 fn damage(pristine: &[u8], case: u64) -> Vec<u8> {
     let mut rng = Rng::new(0xda3a_6e00 + case);
     let mut bytes = pristine.to_vec();
@@ -167,6 +204,13 @@ fn damaged_index_files_give_a_clean_error_or_the_right_answer() {
         "the queries find matches"
     );
     let pristine = std::fs::read(&path).expect("read");
+    let stored: std::collections::HashMap<u64, StoredDoc> = Index::open(&path)
+        .expect("open")
+        .recent(usize::MAX, None)
+        .expect("recent")
+        .into_iter()
+        .collect();
+    let mut salvaged_docs = 0u64;
 
     // redb's own panics print their message; keep the test's output readable.
     let quiet = std::panic::take_hook();
@@ -203,6 +247,27 @@ fn damaged_index_files_give_a_clean_error_or_the_right_answer() {
             Ok(Ok((answers, _))) if answers == reference => Outcome::Correct,
             Ok(Ok(_)) => Outcome::Wrong,
         };
+        let dest = dir.path().join(format!("salvaged-{case}.redb"));
+        let salvage = match catch_unwind(AssertUnwindSafe(|| salvaged(&copy, &dest, &stored))) {
+            Err(_) => Some(Outcome::Panic),
+            Ok(Err(Outcome::CleanError(_))) => {
+                *tally.entry("salvage refused".to_string()).or_insert(0) += 1;
+                None
+            }
+            Ok(Err(e)) => Some(e),
+            Ok(Ok(copied)) if outcome == Outcome::Correct && copied != DOCUMENTS as u64 => {
+                Some(Outcome::Wrong)
+            }
+            Ok(Ok(copied)) => {
+                salvaged_docs += copied;
+                None
+            }
+        };
+        if let Some(bad) = salvage {
+            failures.push((case, bad));
+            *tally.entry(format!("salvage {bad:?}")).or_insert(0) += 1;
+        }
+        let _ = std::fs::remove_file(&dest);
         *tally.entry(format!("{outcome:?}")).or_insert(0) += 1;
         if matches!(outcome, Outcome::Panic | Outcome::Wrong | Outcome::Unnamed) {
             failures.push((case, outcome));
@@ -210,7 +275,10 @@ fn damaged_index_files_give_a_clean_error_or_the_right_answer() {
         let _ = std::fs::remove_file(&copy);
     }
     std::panic::set_hook(quiet);
-    eprintln!("damage harness: {cases} cases: {tally:?}");
+    eprintln!(
+        "damage harness: {cases} cases: {tally:?}; salvage copied {:.1}% of the documents",
+        100.0 * salvaged_docs as f64 / (cases as f64 * DOCUMENTS as f64)
+    );
     assert!(
         failures.is_empty(),
         "{} of {cases} damaged copies panicked or answered wrongly (case, outcome): {failures:?}; tally {tally:?}",

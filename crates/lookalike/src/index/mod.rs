@@ -24,6 +24,7 @@ mod bands;
 mod errors;
 mod format;
 mod maintenance;
+mod salvage;
 mod write;
 
 #[cfg(test)]
@@ -44,6 +45,7 @@ use bands::load_buckets;
 use errors::{damaged, db_err, err, open_error};
 use format::{BANDS, DOCS, IDS, META, TIMES, check_counter, upgrade};
 pub use format::{ExpectedSpec, FORMAT_VERSION, IndexSpec, StoredDoc, short_shingles};
+pub use salvage::Salvaged;
 
 /// How [`Index::check_batch`] treats a batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
