@@ -506,6 +506,7 @@ fn parquet_keeps_all_columns() {
 }
 
 #[test]
+#[ignore = "heavy: scripts/test runs it in a step of its own (cargo test -- --ignored)"]
 fn a_200_megabyte_document_works() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = dir.path().join("in");

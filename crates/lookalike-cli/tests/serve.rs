@@ -119,6 +119,7 @@ fn a_second_process_is_told_the_index_is_in_use() {
 const KILLS: usize = 50;
 
 #[test]
+#[ignore = "heavy: scripts/test runs it in a step of its own (cargo test -- --ignored)"]
 fn sigkill_during_ingest_never_loses_an_acknowledged_document() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ix = dir.path().join("crash.redb");
@@ -156,6 +157,7 @@ fn sigkill_during_ingest_never_loses_an_acknowledged_document() {
 }
 
 #[test]
+#[ignore = "heavy: scripts/test runs it in a step of its own (cargo test -- --ignored)"]
 fn sigkill_during_index_add_never_loses_a_printed_document() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ix = dir.path().join("crash.redb");
@@ -200,6 +202,7 @@ fn sigkill_during_index_add_never_loses_a_printed_document() {
 }
 
 #[test]
+#[ignore = "heavy: scripts/test runs it in a step of its own (cargo test -- --ignored)"]
 fn eight_clients_of_mixed_traffic_see_no_error() {
     let seconds: u64 = std::env::var("LOOKALIKE_LOAD_SECONDS")
         .ok()

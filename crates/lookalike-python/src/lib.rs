@@ -170,7 +170,7 @@ fn settings(
     seed: u64,
     keep: &str,
     verification: &str,
-    centres: usize,
+    representatives: usize,
     bucket_cap: usize,
 ) -> PyResult<Settings> {
     let unit = parse_unit(unit)?;
@@ -203,7 +203,7 @@ fn settings(
         sketch: SketchConfig { slots, seed },
         keep,
         verification,
-        representatives: centres,
+        representatives,
         bucket_cap,
         ..DedupConfig::default()
     };
@@ -491,16 +491,16 @@ fn lsh_params(threshold: f64, slots: usize) -> PyResult<(usize, usize)> {
 
 /// The candidate pairs of buckets: for each row, the `members` list (int64
 /// positions in input order, any order inside the list) becomes the pairs
-/// `(a, b)` of `lookalike.lsh::bucket_pairs` (each of the first `centres`
+/// `(a, b)` of `lookalike.lsh::bucket_pairs` (each of the first `representatives`
 /// members with every later one). Rows of more than `bucket_cap` members
 /// are skipped; the second value returned counts them.
 #[pyfunction]
-#[pyo3(signature = (data, members_column, centres, bucket_cap))]
+#[pyo3(signature = (data, members_column, representatives, bucket_cap))]
 fn bucket_pairs(
     py: Python<'_>,
     data: AnyRecordBatch,
     members_column: &str,
-    centres: usize,
+    representatives: usize,
     bucket_cap: usize,
 ) -> PyResult<(Py<PyAny>, usize)> {
     let (batches, _) = read_batches(data)?;
@@ -517,7 +517,7 @@ fn bucket_pairs(
                 capped += 1;
                 continue;
             }
-            for (x, y) in lib_bucket_pairs(m.len(), centres) {
+            for (x, y) in lib_bucket_pairs(m.len(), representatives) {
                 a.append_value(m[x]);
                 b.append_value(m[y]);
             }
@@ -999,7 +999,7 @@ fn stars(
 /// `similarity` to the kept row and `relation` ("exact", "near", or null
 /// for rows without duplicates).
 #[pyfunction]
-#[pyo3(signature = (data, text_column, threshold, ngram, unit, slots, seed, keep, verification, centres, bucket_cap, judge, time_column))]
+#[pyo3(signature = (data, text_column, threshold, ngram, unit, slots, seed, keep, verification, representatives, bucket_cap, judge, time_column))]
 #[allow(clippy::too_many_arguments)]
 fn dedup(
     py: Python<'_>,
@@ -1012,7 +1012,7 @@ fn dedup(
     seed: u64,
     keep: &str,
     verification: &str,
-    centres: usize,
+    representatives: usize,
     bucket_cap: usize,
     judge: &str,
     time_column: Option<&str>,
@@ -1025,7 +1025,7 @@ fn dedup(
         seed,
         keep,
         verification,
-        centres,
+        representatives,
         bucket_cap,
     )?;
     s.config.judge = match judge {
@@ -1326,7 +1326,7 @@ fn defaults() -> PyResult<String> {
         "seed": d.shingle.seed,
         "keep": d.keep,
         "verification": d.verification,
-        "centres": d.representatives,
+        "representatives": d.representatives,
         "bucket_cap": d.bucket_cap,
         "judge": if d.judge.is_some() { "story" } else { "plain" },
         "containment": CompareConfig::default().containment,

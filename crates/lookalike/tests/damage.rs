@@ -172,6 +172,7 @@ fn damage(pristine: &[u8], case: u64) -> Vec<u8> {
 }
 
 #[test]
+#[ignore = "heavy: scripts/test runs it in a step of its own (cargo test -- --ignored)"]
 fn damaged_index_files_give_a_clean_error_or_the_right_answer() {
     let cases: u64 = std::env::var("LOOKALIKE_DAMAGE_CASES")
         .ok()
@@ -284,4 +285,73 @@ fn damaged_index_files_give_a_clean_error_or_the_right_answer() {
         "{} of {cases} damaged copies panicked or answered wrongly (case, outcome): {failures:?}; tally {tally:?}",
         failures.len()
     );
+}
+
+/// One operation on an open index, its answer dropped.
+type Op<'a> = Box<dyn Fn() -> Result<(), lookalike::Error> + 'a>;
+
+/// Damage done to the file while a process holds it open (the checks on
+/// open cannot see it): every operation gives a clean error naming the
+/// file or an answer, and no panic reaches the caller.
+#[test]
+fn damage_while_open_is_an_error_never_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = IndexSpec::new(&Fingerprinter::default(), 0.4, true).expect("spec");
+    let docs = corpus();
+    let queries = queries(&docs);
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut tally = std::collections::BTreeMap::new();
+    let mut escaped = Vec::new();
+    for case in 0..8u64 {
+        let path = dir.path().join(format!("open-{case}.redb"));
+        let index = Index::create(&path, spec.clone()).expect("create");
+        for batch in docs.chunks(500) {
+            index.add(batch, None).expect("add");
+        }
+        drop(index);
+        let index = Index::open(&path).expect("open");
+        // Everything past the first pages overwritten (`case` picks the
+        // bytes), under the open index.
+        let mut bytes = std::fs::read(&path).expect("read");
+        let mut rng = Rng::new(0x0e4e_d000 + case);
+        for b in &mut bytes[8 * PAGE..] {
+            *b = if case % 2 == 0 {
+                0
+            } else {
+                rng.next_u64() as u8
+            };
+        }
+        std::fs::write(&path, &bytes).expect("write");
+        let ops: Vec<(&str, Op)> = vec![
+            ("query", Box::new(|| index.query(&queries, None).map(drop))),
+            ("get", Box::new(|| index.get("doc-1234").map(drop))),
+            ("recent", Box::new(|| index.recent(50, None).map(drop))),
+            ("verify", Box::new(|| index.verify().map(drop))),
+            ("stats", Box::new(|| index.stats().map(drop))),
+            ("add", Box::new(|| index.add(&queries, None).map(drop))),
+            (
+                "remove",
+                Box::new(|| index.remove(&["doc-7".into()]).map(drop)),
+            ),
+        ];
+        for (name, op) in ops {
+            let outcome = match catch_unwind(AssertUnwindSafe(op)) {
+                Err(_) => {
+                    escaped.push((case, name));
+                    "panic"
+                }
+                Ok(Ok(())) => "answered",
+                Ok(Err(e)) if e.to_string().contains(&path.display().to_string()) => "clean error",
+                Ok(Err(_)) => {
+                    escaped.push((case, name));
+                    "unnamed error"
+                }
+            };
+            *tally.entry(format!("{name}: {outcome}")).or_insert(0) += 1;
+        }
+    }
+    std::panic::set_hook(quiet);
+    eprintln!("damage while open: {tally:?}");
+    assert!(escaped.is_empty(), "{escaped:?}; {tally:?}");
 }

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 import pyarrow as pa
 
@@ -49,6 +49,7 @@ from ._lookalike import (
 )
 
 __all__ = [
+    "Checked",
     "Index",
     "IndexDamagedError",
     "IndexExistsError",
@@ -57,10 +58,17 @@ __all__ = [
     "IndexMissingError",
     "IndexReadOnlyError",
     "IndexSettingsError",
+    "IndexStats",
     "IndexStorageError",
+    "Judge",
+    "Keep",
     "LookalikeError",
     "LookalikeIndexError",
+    "Match",
     "NotAnIndexError",
+    "StoredDocument",
+    "Unit",
+    "Verification",
     "__version__",
     "align",
     "band_hashes",
@@ -71,20 +79,75 @@ __all__ = [
     "signatures",
 ]
 
+#: The choices of the settings that take words, as the CLI spells them.
+Unit = Literal["words", "chars"]
+Keep = Literal["first", "longest", "shortest"]
+Verification = Literal["exact", "signature"]
+Judge = Literal["plain", "story"]
+
+
+class Match(TypedDict):
+    """A stored document a new one duplicates."""
+
+    id: str
+    #: Exact Jaccard similarity of the shingle sets.
+    similarity: float
+    #: "exact" (same normalised text) or "near".
+    relation: str
+    source: NotRequired[str]
+    #: Seconds since 1970.
+    timestamp: NotRequired[int]
+
+
+class Checked(TypedDict):
+    """The answer for one row of :meth:`Index.add` or :meth:`Index.query`."""
+
+    id: str
+    #: Most similar first.
+    matches: list[Match]
+    #: Whether the row was stored now.
+    stored: bool
+    #: Why it was not stored, when it was not.
+    note: str | None
+
+
+class StoredDocument(TypedDict):
+    """A stored document (:meth:`Index.get`); ``text`` only when the index
+    stores texts."""
+
+    id: str
+    source: str | None
+    timestamp: int | None
+    text: str | None
+
+
+class IndexStats(TypedDict):
+    """Counts of an index (:meth:`Index.stats`)."""
+
+    documents: int
+    dated: int
+    oldest: int | None
+    newest: int | None
+    bucket_entries: int
+    spec: dict[str, Any]
+    format: int
+    file_bytes: int
+
+
 #: Defaults shared with the CLI.
 #: The engine's defaults (``_lookalike.defaults()``): every keyword default
 #: below, and Spark's and Ray's, comes from these.
 _DEFAULTS: dict[str, Any] = json.loads(_lookalike.defaults())
 THRESHOLD: float = _DEFAULTS["threshold"]
 NGRAM: int = _DEFAULTS["ngram"]
-UNIT: str = _DEFAULTS["unit"]
+UNIT: Unit = _DEFAULTS["unit"]
 SLOTS: int = _DEFAULTS["slots"]
 SEED: int = _DEFAULTS["seed"]
-KEEP: str = _DEFAULTS["keep"]
-VERIFICATION: str = _DEFAULTS["verification"]
-CENTRES: int = _DEFAULTS["centres"]
+KEEP: Keep = _DEFAULTS["keep"]
+VERIFICATION: Verification = _DEFAULTS["verification"]
+REPRESENTATIVES: int = _DEFAULTS["representatives"]
 BUCKET_CAP: int = _DEFAULTS["bucket_cap"]
-JUDGE: str = _DEFAULTS["judge"]
+JUDGE: Judge = _DEFAULTS["judge"]
 CONTAINMENT: float = _DEFAULTS["containment"]
 
 # Rounds of label propagation the Spark and Ray pipelines allow before they
@@ -94,8 +157,8 @@ _MAX_ROUNDS = 64
 
 def _check_pipeline(columns: Sequence[str], text_col: str, id_col: str,
                     order_col: str | None, keep: str, threshold: float, slots: int,
-                    judge: str = JUDGE, time_col: str | None = None,
-                    verification: str = VERIFICATION) -> str:
+                    judge: Judge = JUDGE, time_col: str | None = None,
+                    verification: Verification = VERIFICATION) -> str:
     """Check a Spark or Ray pipeline's arguments before the engine starts a
     job; returns the ordering column (default: the id column)."""
     named = (text_col, id_col, *(c for c in (order_col, time_col) if c))
@@ -137,7 +200,7 @@ def _add_counts(a: bytes, b: bytes) -> bytes:
         return pa.Array.from_buffers(pa.uint8(), len(x), [None, pa.py_buffer(x)]).cast(pa.uint16())
 
     total = pc.min_element_wise(pc.add(u16(a), u16(b)), pa.scalar(255, pa.uint16()))
-    return total.cast(pa.uint8()).buffers()[1].to_pybytes()[: len(a)]
+    return cast(bytes, total.cast(pa.uint8()).buffers()[1].to_pybytes()[: len(a)])
 
 
 def _arrow(data: Any, text_column: str) -> Any:
@@ -195,7 +258,7 @@ def signatures(
     text_column: str = "text",
     *,
     ngram: int = NGRAM,
-    unit: str = UNIT,
+    unit: Unit = UNIT,
     slots: int = SLOTS,
     seed: int = SEED,
 ) -> Any:
@@ -210,7 +273,7 @@ def band_hashes(
     *,
     threshold: float = THRESHOLD,
     ngram: int = NGRAM,
-    unit: str = UNIT,
+    unit: Unit = UNIT,
     slots: int = SLOTS,
     seed: int = SEED,
 ) -> Any:
@@ -226,7 +289,7 @@ def fingerprints(
     *,
     threshold: float = THRESHOLD,
     ngram: int = NGRAM,
-    unit: str = UNIT,
+    unit: Unit = UNIT,
     slots: int = SLOTS,
     seed: int = SEED,
     shingles: bool = True,
@@ -252,14 +315,14 @@ def dedup(
     *,
     threshold: float = THRESHOLD,
     ngram: int = NGRAM,
-    unit: str = UNIT,
+    unit: Unit = UNIT,
     slots: int = SLOTS,
     seed: int = SEED,
-    keep: str = KEEP,
-    verification: str = VERIFICATION,
-    centres: int = CENTRES,
+    keep: Keep = KEEP,
+    verification: Verification = VERIFICATION,
+    representatives: int = REPRESENTATIVES,
     bucket_cap: int = BUCKET_CAP,
-    judge: str = JUDGE,
+    judge: Judge = JUDGE,
     time_column: str | None = None,
 ) -> pa.Table:
     """Group near-duplicate rows; one output row per input row, in order.
@@ -289,7 +352,7 @@ def dedup(
         seed,
         keep,
         verification,
-        centres,
+        representatives,
         bucket_cap,
         judge,
         time_column,
@@ -304,7 +367,7 @@ def compare(
     threshold: float = THRESHOLD,
     containment: float = CONTAINMENT,
     ngram: int = NGRAM,
-    unit: str = UNIT,
+    unit: Unit = UNIT,
     slots: int = SLOTS,
     seed: int = SEED,
 ) -> dict[str, Any]:
@@ -312,8 +375,9 @@ def compare(
     Jaccard and its estimate, containment both ways, LSH odds, passages and
     the relation ("exact", "near", "contains", "contained-in",
     "shares-passages" or "different")."""
-    return json.loads(
-        _lookalike.compare(a, b, threshold, containment, ngram, unit, slots, seed)
+    return cast(
+        "dict[str, Any]",
+        json.loads(_lookalike.compare(a, b, threshold, containment, ngram, unit, slots, seed)),
     )
 
 
@@ -323,7 +387,7 @@ def align(
     """The passages two texts share and where they differ (the fields of
     ``lookalike align --json``): per side its words, coverage and unshared
     spans; the passages with character and byte offsets into both texts."""
-    return json.loads(_lookalike.align(a, b, min_words, max_gap))
+    return cast("dict[str, Any]", json.loads(_lookalike.align(a, b, min_words, max_gap)))
 
 
 class Index:
@@ -367,7 +431,7 @@ class Index:
         *,
         threshold: float = THRESHOLD,
         ngram: int = NGRAM,
-        unit: str = UNIT,
+        unit: Unit = UNIT,
         slots: int = SLOTS,
         seed: int = SEED,
         store_text: bool = False,
@@ -377,16 +441,16 @@ class Index:
                    slots=slots, seed=seed, store_text=store_text)
 
     def _check(self, data: Any, store: bool, text_column: str, id_column: str,
-               source_column: str, time_column: str, window: str | None) -> list[dict]:
+               source_column: str, time_column: str, window: str | None) -> list[Checked]:
         answer = self._inner.check(
             _arrow(data, text_column), text_column, id_column, source_column, time_column,
             store, window,
         )
-        return json.loads(answer)
+        return cast("list[Checked]", json.loads(answer))
 
     def add(self, data: Any, *, text_column: str = "text", id_column: str = "id",
             source_column: str = "source", time_column: str = "timestamp",
-            window: str | None = None) -> list[dict]:
+            window: str | None = None) -> list[Checked]:
         """For each row, the stored documents it duplicates; then store the
         rows, all in one transaction. ``window`` ("7d") compares only with
         documents published at most that long before."""
@@ -395,7 +459,7 @@ class Index:
 
     def query(self, data: Any, *, text_column: str = "text", id_column: str = "id",
               source_column: str = "source", time_column: str = "timestamp",
-              window: str | None = None) -> list[dict]:
+              window: str | None = None) -> list[Checked]:
         """Like :meth:`add`, storing nothing."""
         return self._check(data, False, text_column, id_column, source_column, time_column,
                            window)
@@ -404,15 +468,15 @@ class Index:
         """Forget documents; for each id, whether it was stored."""
         return self._inner.remove(list(ids))
 
-    def get(self, id: str) -> dict | None:
+    def get(self, id: str) -> StoredDocument | None:
         """A stored document (id, source, timestamp, and its text when the
         index stores texts), or None."""
         doc = self._inner.get(id)
-        return None if doc is None else json.loads(doc)
+        return None if doc is None else cast(StoredDocument, json.loads(doc))
 
-    def stats(self) -> dict:
+    def stats(self) -> IndexStats:
         """Counts, the spec and the file's format version."""
-        return json.loads(self._inner.stats())
+        return cast(IndexStats, json.loads(self._inner.stats()))
 
     def verify(self) -> list[str]:
         """Read the whole file and cross-check its tables; the problems found."""

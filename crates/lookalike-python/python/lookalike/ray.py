@@ -12,6 +12,7 @@ block, then shared through the object store). Joins need polars.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -20,16 +21,20 @@ import pyarrow.compute as pc
 from . import (
     _MAX_ROUNDS,
     BUCKET_CAP,
-    CENTRES,
     JUDGE,
     KEEP,
     NGRAM,
+    REPRESENTATIVES,
     SEED,
     SLOTS,
     THRESHOLD,
     UNIT,
     VERIFICATION,
+    Judge,
+    Keep,
     LookalikeError,
+    Unit,
+    Verification,
     _add_counts,
     _check_pipeline,
     _chunks,
@@ -44,16 +49,16 @@ def dedup(
     *,
     threshold: float = THRESHOLD,
     ngram: int = NGRAM,
-    unit: str = UNIT,
+    unit: Unit = UNIT,
     slots: int = SLOTS,
     seed: int = SEED,
-    keep: str = KEEP,
-    verification: str = VERIFICATION,
-    centres: int = CENTRES,
+    keep: Keep = KEEP,
+    verification: Verification = VERIFICATION,
+    representatives: int = REPRESENTATIVES,
     bucket_cap: int = BUCKET_CAP,
     order_col: str | None = None,
     partitions: int = 4,
-    judge: str = JUDGE,
+    judge: Judge = JUDGE,
     time_col: str | None = None,
 ) -> Any:
     """Return ``dataset`` with ``group`` (the ``id_col`` value of the group's
@@ -159,7 +164,7 @@ def dedup(
 
     def pairs_of(group: pa.Table) -> pa.Table:
         members = pa.table({"members": pa.array([group["_pos"].to_pylist()], pa.list_(pa.int64()))})
-        table, _capped = _lookalike.bucket_pairs(members, "members", centres, bucket_cap)
+        table, _capped = _lookalike.bucket_pairs(members, "members", representatives, bucket_cap)
         return table
 
     pairs = (
@@ -171,7 +176,7 @@ def dedup(
         .select_columns(["a", "b"])
     )
 
-    def side(suffix: str):
+    def side(suffix: str) -> Any:
         def rename(batch: pa.Table) -> pa.Table:
             return pa.table({
                 suffix: batch["_pos"],
@@ -348,7 +353,7 @@ def _story_edges(heads: Any, lsh_pairs: Any, templates: Any, threshold: float,
             "b": pc.max_element_wise(table["a"], table["b"]),
         })
 
-    def flagged(lsh: bool):
+    def flagged(lsh: bool) -> Callable[[pa.Table], pa.Table]:
         def flag(batch: pa.Table) -> pa.Table:
             return pa.table({
                 "a": batch["a"], "b": batch["b"],
@@ -364,7 +369,7 @@ def _story_edges(heads: Any, lsh_pairs: Any, templates: Any, threshold: float,
     )
     pairs = lsh_pairs.map_batches(flagged(True), batch_format="pyarrow").union(contained)
 
-    def side(x: str):
+    def side(x: str) -> Any:
         def rename(batch: pa.Table) -> pa.Table:
             return pa.table({
                 x: batch["_pos"],
@@ -390,7 +395,7 @@ def _stars(fp: Any, labels: Any, templates: Any, partitions: int) -> Any:
     sizes = labels.groupby("label").count().rename_columns({"count()": "_size"})
     sized = labels.join(sizes, "inner", partitions, on=("label",)).materialize()
 
-    def smaller(big: bool):
+    def smaller(big: bool) -> Callable[[pa.Table], pa.Table]:
         def pick(batch: pa.Table) -> pa.Table:
             keep = pc.greater_equal(batch["_size"], 3)
             return batch.filter(keep if big else pc.invert(keep)).select(["v", "label"])
@@ -415,14 +420,14 @@ def _stars(fp: Any, labels: Any, templates: Any, partitions: int) -> Any:
     return sized.map_batches(smaller(False), batch_format="pyarrow").union(split_ones).materialize()
 
 
-def _remote(fn):
+def _remote(fn: Callable[..., Any]) -> Any:
     import ray
 
     return ray.remote(fn)
 
 
 def _count_rows(block: pa.Table) -> int:
-    return block.num_rows
+    return int(block.num_rows)
 
 
 def _number_rows(block: pa.Table, offset: int) -> pa.Table:
@@ -436,10 +441,11 @@ class _Lazy:
     """Ray remote functions made on first use, so importing lookalike does
     not import Ray."""
 
-    def __init__(self, fn):
-        self.fn, self.remote_fn = fn, None
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.remote_fn: Any = None
 
-    def remote(self, *args):
+    def remote(self, *args: Any) -> Any:
         if self.remote_fn is None:
             self.remote_fn = _remote(self.fn)
         return self.remote_fn.remote(*args)

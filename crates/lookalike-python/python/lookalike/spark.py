@@ -7,7 +7,7 @@ The pipeline is the CLI's, cut where a cluster needs it cut:
 2. exact families: ``groupBy`` on the 16-byte hash of the normalised text;
 3. LSH: ``posexplode`` the band hashes, ``groupBy(band, hash)``, and turn
    each bucket into candidate pairs with the library's own rule (each of the
-   first ``centres`` members with every later one);
+   first ``representatives`` members with every later one);
 4. each pair is checked in Rust (signature estimate, then exact Jaccard of
    the shingle sets) after joining both sides' fingerprints;
 5. connected components of the passing pairs by min-label propagation with
@@ -34,16 +34,20 @@ import pyarrow as pa
 from . import (
     _MAX_ROUNDS,
     BUCKET_CAP,
-    CENTRES,
     JUDGE,
     KEEP,
     NGRAM,
+    REPRESENTATIVES,
     SEED,
     SLOTS,
     THRESHOLD,
     UNIT,
     VERIFICATION,
+    Judge,
+    Keep,
     LookalikeError,
+    Unit,
+    Verification,
     _add_counts,
     _check_pipeline,
     _chunks,
@@ -58,15 +62,15 @@ def dedup(
     *,
     threshold: float = THRESHOLD,
     ngram: int = NGRAM,
-    unit: str = UNIT,
+    unit: Unit = UNIT,
     slots: int = SLOTS,
     seed: int = SEED,
-    keep: str = KEEP,
-    verification: str = VERIFICATION,
-    centres: int = CENTRES,
+    keep: Keep = KEEP,
+    verification: Verification = VERIFICATION,
+    representatives: int = REPRESENTATIVES,
     bucket_cap: int = BUCKET_CAP,
     order_col: str | None = None,
-    judge: str = JUDGE,
+    judge: Judge = JUDGE,
     time_col: str | None = None,
 ) -> Any:
     """Return ``df`` with two more columns: ``group`` (the ``id_col`` value of
@@ -160,7 +164,7 @@ def dedup(
     def pairs_of(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             table, _capped = _lookalike.bucket_pairs(
-                batch.select(["members"]), "members", centres, bucket_cap
+                batch.select(["members"]), "members", representatives, bucket_cap
             )
             yield from table.to_batches()
 

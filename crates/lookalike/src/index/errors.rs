@@ -1,5 +1,6 @@
 //! The index's failures by kind ([`IndexProblem`]), each naming the file.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use crate::error::{Error, IndexProblem, Result};
@@ -110,4 +111,20 @@ pub(super) fn lock_err(path: &Path) -> Error {
         IndexProblem::Poisoned,
         "an earlier operation panicked while holding the index; restart",
     )
+}
+
+/// Run `f`, a read or write of the open index: a panic inside it (redb
+/// meeting a page damaged after the file was opened and every page's
+/// checksum checked) becomes damage naming the file, never a crash of the
+/// process that holds it. A writer's turn cut short this way leaves its
+/// lock poisoned, so later writes are refused ([`IndexProblem::Poisoned`])
+/// until the index is opened again, and checked.
+pub(super) fn guard<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(damaged(
+            path,
+            "damaged while open: a page of it could not be read; close it and open it again \
+             (opening checks every page)",
+        ))
+    })
 }

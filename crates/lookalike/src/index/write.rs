@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::bands::{keys_of, pack_keys};
-use super::errors::{db_err, decode, err, lock_err};
+use super::errors::{db_err, decode, err, guard, lock_err};
 use super::format::{BANDS, DOCS, IDS, META, StoredDoc, TIMES, read_u64, short_shingles};
 use super::{CheckOptions, Checked, Index, Match, NewDoc};
 use crate::dedup::Relation;
@@ -110,28 +110,30 @@ impl Index {
     /// [`CheckOptions::window`]). Runs in a read transaction and never waits
     /// for a writer.
     pub fn query(&self, docs: &[NewDoc], window: Option<i64>) -> Result<Vec<Checked>> {
-        let opts = CheckOptions {
-            store: false,
-            window,
-        };
-        let prints = self.fingerprint_batch(docs);
-        let now = unix_now();
-        let p = &self.path;
-        let tx = self.db.begin_read().map_err(|e| db_err(p, e))?;
-        let docs_t = tx.open_table(DOCS).map_err(|e| db_err(p, e))?;
-        let cands = self.stored_candidates(&prints)?;
-        docs.iter()
-            .zip(&prints)
-            .zip(cands)
-            .map(|((d, pr), cands)| {
-                Ok(Checked {
-                    id: d.id.clone(),
-                    matches: ranked(self.matches(&docs_t, cands, d, pr, &opts, now)?),
-                    stored: false,
-                    note: pr.keys.is_empty().then(|| NO_WORDS.into()),
+        guard(&self.path, || {
+            let opts = CheckOptions {
+                store: false,
+                window,
+            };
+            let prints = self.fingerprint_batch(docs);
+            let now = unix_now();
+            let p = &self.path;
+            let tx = self.db.begin_read().map_err(|e| db_err(p, e))?;
+            let docs_t = tx.open_table(DOCS).map_err(|e| db_err(p, e))?;
+            let cands = self.stored_candidates(&prints)?;
+            docs.iter()
+                .zip(&prints)
+                .zip(cands)
+                .map(|((d, pr), cands)| {
+                    Ok(Checked {
+                        id: d.id.clone(),
+                        matches: ranked(self.matches(&docs_t, cands, d, pr, &opts, now)?),
+                        stored: false,
+                        note: pr.keys.is_empty().then(|| NO_WORDS.into()),
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     /// Check documents and store each after it is checked (so a batch is
@@ -144,22 +146,24 @@ impl Index {
     /// buckets. Everything before the turn runs on all cores while another
     /// batch holds it.
     pub fn add(&self, docs: &[NewDoc], window: Option<i64>) -> Result<Vec<Checked>> {
-        let opts = CheckOptions {
-            store: true,
-            window,
-        };
-        let now = unix_now();
-        let prints = self.fingerprint_batch(docs);
-        let records = self.records(docs, &prints)?;
-        let entries = batch_entries(&prints);
-        let own = self.batch_matches(docs, &prints, &entries, &opts, now);
-        let early = self.early_matches(docs, &prints, &opts, now)?;
-        let _writer = self.writer.lock().map_err(|_| lock_err(&self.path))?;
-        let stored_matches = self.settle(docs, &prints, early, &opts, now)?;
-        let tx = self.db.begin_write().map_err(|e| db_err(&self.path, e))?;
-        let stored = self.store(&tx, docs, &prints, stored_matches, records, &own)?;
-        self.commit_and_publish(tx, &entries, &stored)?;
-        Ok(stored.checked)
+        guard(&self.path, || {
+            let opts = CheckOptions {
+                store: true,
+                window,
+            };
+            let now = unix_now();
+            let prints = self.fingerprint_batch(docs);
+            let records = self.records(docs, &prints)?;
+            let entries = batch_entries(&prints);
+            let own = self.batch_matches(docs, &prints, &entries, &opts, now);
+            let early = self.early_matches(docs, &prints, &opts, now)?;
+            let _writer = self.writer.lock().map_err(|_| lock_err(&self.path))?;
+            let stored_matches = self.settle(docs, &prints, early, &opts, now)?;
+            let tx = self.db.begin_write().map_err(|e| db_err(&self.path, e))?;
+            let stored = self.store(&tx, docs, &prints, stored_matches, records, &own)?;
+            self.commit_and_publish(tx, &entries, &stored)?;
+            Ok(stored.checked)
+        })
     }
 
     /// Phase 1: each document's fingerprint and band keys (none without
