@@ -228,6 +228,16 @@ pub enum IndexCommand {
         /// Also store each document's text, so matches can be aligned later.
         #[arg(long)]
         store_text: bool,
+        /// How a stored document is judged a match, fixed for the index:
+        /// `plain`, Jaccard similarity at --threshold; or `story`, versions
+        /// of one story as `dedup --judge story` judges them, with template
+        /// statistics learned from the documents stored (used from the 20th
+        /// on; the stored documents' times are the --time-field evidence).
+        /// Matches found only by containment (a short excerpt of a long
+        /// story) are not proposed by the index's buckets: those need
+        /// `dedup --judge story`.
+        #[arg(long, value_enum, default_value_t = JudgeArg::Plain)]
+        judge: JudgeArg,
         #[command(flatten)]
         engine: EngineArgs,
     },
@@ -551,8 +561,9 @@ pub struct DedupArgs {
     /// more documents is template and does not count; the shorter side's
     /// content must be 40% inside the other, its numbers 80% found there,
     /// and with --time-field both within 3 days), which tells a later edit
-    /// from the same template with other facts. `story` is not yet applied
-    /// by the index, the service, Spark or Ray.
+    /// from the same template with other facts. Spark and Ray apply it too
+    /// (`judge="story"`), and so does an index created with `index create
+    /// --judge story` (and the service over it).
     #[arg(long, value_enum, default_value_t = JudgeArg::Plain)]
     pub judge: JudgeArg,
     /// With --judge story: the field of each JSON Lines record (or Parquet

@@ -7,7 +7,7 @@ use anyhow::Result;
 use lookalike::fingerprint::Fingerprinter;
 use lookalike::index::{CheckOptions, ExpectedSpec, Index, IndexSpec, NewDoc};
 
-use crate::args::{CheckArgs, IndexArgs, IndexCommand};
+use crate::args::{CheckArgs, IndexArgs, IndexCommand, JudgeArg};
 use crate::input;
 
 /// Documents per transaction: large batches commit faster (redb fsyncs once
@@ -20,22 +20,27 @@ pub fn run(args: IndexArgs) -> Result<()> {
             path,
             engine,
             store_text,
+            judge,
         } => {
             let fp = Fingerprinter {
                 shingle: engine.shingle(),
                 sketch: engine.sketch(),
             };
-            let index = Index::create(&path, IndexSpec::new(&fp, engine.threshold, store_text)?)?;
+            let story = judge == JudgeArg::Story;
+            let spec = IndexSpec::new(&fp, engine.threshold, store_text)?
+                .with_judge(story.then(lookalike::judge::JudgeConfig::default));
+            let index = Index::create(&path, spec)?;
             let lsh = index.spec().lsh;
             eprintln!(
-                "lookalike: created {} (threshold {}, {}-{} shingles, {} bands x {} rows{})",
+                "lookalike: created {} (threshold {}, {}-{} shingles, {} bands x {} rows{}{})",
                 path.display(),
                 engine.threshold,
                 engine.ngram,
                 format!("{:?}", engine.unit).to_lowercase(),
                 lsh.bands,
                 lsh.rows,
-                if store_text { ", texts stored" } else { "" }
+                if store_text { ", texts stored" } else { "" },
+                if story { ", judging stories" } else { "" }
             );
             Ok(())
         }

@@ -1282,7 +1282,11 @@ fn an_old_index_is_upgraded_and_the_user_told() {
     let first = run(&["index", "verify", p]);
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(
-        stderr(&first).contains("upgraded") && stderr(&first).contains("from index format 3 to 4"),
+        stderr(&first).contains("upgraded")
+            && stderr(&first).contains(&format!(
+                "from index format 3 to {}",
+                lookalike::index::FORMAT_VERSION
+            )),
         "{}",
         stderr(&first)
     );
@@ -1291,7 +1295,7 @@ fn an_old_index_is_upgraded_and_the_user_told() {
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(!stderr(&again).contains("upgraded"), "{}", stderr(&again));
     let stats: serde_json::Value = serde_json::from_slice(&again.stdout).expect("stats JSON");
-    assert_eq!(stats["format"], 4);
+    assert_eq!(stats["format"], lookalike::index::FORMAT_VERSION);
     let update = repo().join("examples/news/harbour-bridge/update.txt");
     let q = run(&["index", "query", p, update.to_str().expect("utf-8 path")]);
     assert!(q.status.success(), "{}", stderr(&q));
@@ -1496,4 +1500,36 @@ fn index_salvage_copies_and_reports() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(".lookalike"))
         .collect();
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}
+
+/// `index create --judge story` fixes the story judgment in the index: it
+/// says so, `index stats` shows it, and the news examples' versions still
+/// find each other through it.
+#[test]
+fn index_create_judge_story_is_kept_in_the_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ix = dir.path().join("story.redb");
+    let ix_s = ix.to_str().expect("utf8");
+    let o = run(&["index", "create", ix_s, "--judge", "story"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("judging stories"), "{}", stderr(&o));
+    let o = bin()
+        .args(["index", "add", ix_s])
+        .arg(repo().join("examples/news"))
+        .output()
+        .expect("add");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let answers: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let found = answers
+        .iter()
+        .filter(|a| a["matches"].as_array().is_some_and(|m| !m.is_empty()))
+        .count();
+    assert!(found >= 8, "{found} documents found an earlier version");
+    let o = run(&["index", "stats", ix_s]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["spec"]["judge"]["template_documents"], 5);
+    assert!(run(&["index", "verify", ix_s]).status.success());
 }

@@ -155,6 +155,18 @@ fn parse_unit(unit: &str) -> PyResult<Unit> {
     }
 }
 
+/// The story judgment as Python names it: "plain" (none) or "story" (the
+/// engine's defaults).
+fn parse_judge(judge: &str) -> PyResult<Option<lookalike::judge::JudgeConfig>> {
+    match judge {
+        "plain" => Ok(None),
+        "story" => Ok(Some(lookalike::judge::JudgeConfig::default())),
+        other => Err(input_err(format!(
+            "judge must be \"plain\" or \"story\", got {other:?}"
+        ))),
+    }
+}
+
 /// Settings shared by every function, as Python passes them.
 struct Settings {
     config: DedupConfig,
@@ -1028,15 +1040,7 @@ fn dedup(
         representatives,
         bucket_cap,
     )?;
-    s.config.judge = match judge {
-        "plain" => None,
-        "story" => Some(lookalike::judge::JudgeConfig::default()),
-        other => {
-            return Err(input_err(format!(
-                "judge must be \"plain\" or \"story\", got {other:?}"
-            )));
-        }
-    };
+    s.config.judge = parse_judge(judge)?;
     let (batches, _) = read_batches(data)?;
     let mut docs = Vec::new();
     for b in &batches {
@@ -1156,7 +1160,7 @@ impl Index {
     /// opening, the settings named in `given` must be the index's own
     /// (`Index::open_expecting`: refused before an old format is upgraded).
     #[new]
-    #[pyo3(signature = (path, create, threshold, ngram, unit, slots, seed, store_text, given))]
+    #[pyo3(signature = (path, create, threshold, ngram, unit, slots, seed, store_text, judge, given))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -1168,8 +1172,10 @@ impl Index {
         slots: usize,
         seed: u64,
         store_text: bool,
+        judge: &str,
         given: Vec<String>,
     ) -> PyResult<Index> {
+        let judge = parse_judge(judge)?;
         let inner = if create {
             let s = settings(
                 threshold, ngram, unit, slots, seed, "first", "exact", 8, 10_000,
@@ -1178,7 +1184,9 @@ impl Index {
                 shingle: s.config.shingle,
                 sketch: s.config.sketch,
             };
-            let spec = IndexSpec::new(&fp, threshold, store_text).map_err(lib_err)?;
+            let spec = IndexSpec::new(&fp, threshold, store_text)
+                .map_err(lib_err)?
+                .with_judge(judge);
             py.detach(|| LibIndex::create(&path, spec))
         } else {
             let named = |k: &str| given.iter().any(|g| g == k);
@@ -1190,6 +1198,7 @@ impl Index {
                 slots: named("slots").then_some(slots),
                 seed: named("seed").then_some(seed),
                 store_text: named("store_text").then_some(store_text),
+                story: named("judge").then_some(judge.is_some()),
             };
             py.detach(|| LibIndex::open_expecting(&path, &expected))
         };

@@ -44,7 +44,6 @@
 #![deny(missing_docs)]
 
 pub mod align;
-mod buckets;
 pub mod cluster;
 pub mod compare;
 pub mod corpus;

@@ -222,3 +222,59 @@ pub fn generate(config: &CorpusConfig) -> Corpus {
         .collect();
     Corpus { docs, planted }
 }
+
+/// A generated web site: every page a different article of 60 to 140
+/// words inside one frame (a 60-word header, a dated byline, a "most read"
+/// box of six of sixteen headlines, a 120-word footer: the frame is most
+/// of each page), followed by light edits (3% of the words) of some of the
+/// articles in the same frame.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// `(id, text)` of every page: the articles' pages, then the copies.
+    pub pages: Vec<(String, String)>,
+    /// The article each page carries: a page's own position for the
+    /// articles, the original's for the copies.
+    pub article: Vec<usize>,
+}
+
+/// A site of `articles` pages and `copies` edited copies (of articles
+/// 0, 7, 14, ... in turn), a pure function of `seed`.
+pub fn site(articles: usize, copies: usize, seed: u64) -> Site {
+    let vocab = Vocabulary::new(5000, seed ^ 0x517E);
+    let mut rng = Rng::new(seed);
+    let header = vocab.document(&mut rng, 60).join(" ");
+    let footer = vocab.document(&mut rng, 120).join(" ");
+    let boxes: Vec<String> = (0..16)
+        .map(|_| vocab.document(&mut rng, 8).join(" "))
+        .collect();
+    let page = |rng: &mut Rng, body: &[String]| {
+        let day = 1 + rng.below(28);
+        let most_read: Vec<&str> = (0..6)
+            .map(|_| boxes[rng.below(16) as usize].as_str())
+            .collect();
+        format!(
+            "{header}\nPublished {day} March 2026\n{}\nMost read: {}\n{footer}",
+            body.join(" "),
+            most_read.join(" | ")
+        )
+    };
+    let mut pages = Vec::new();
+    let mut article = Vec::new();
+    let mut bodies = Vec::new();
+    for i in 0..articles {
+        let len = 60 + rng.below(80) as usize;
+        let body = vocab.document(&mut rng, len);
+        pages.push((format!("page-{i}"), page(&mut rng, &body)));
+        article.push(i);
+        bodies.push(body);
+    }
+    // Copies need an article to copy.
+    let copies = if articles == 0 { 0 } else { copies };
+    for k in 0..copies {
+        let i = (k * 7) % articles;
+        let edited = vocab.edit(&mut rng, &bodies[i], 0.03);
+        pages.push((format!("copy-{k}"), page(&mut rng, &edited)));
+        article.push(i);
+    }
+    Site { pages, article }
+}

@@ -338,41 +338,8 @@ fn an_unwritable_spill_directory_is_reported() {
 #[test]
 fn story_judgment_keeps_a_sites_articles_apart() {
     use lookalike::judge::JudgeConfig;
-    use lookalike::synth::{Rng, Vocabulary};
-    let vocab = Vocabulary::new(5000, 11);
-    let mut rng = Rng::new(5);
-    let header = vocab.document(&mut rng, 60).join(" ");
-    let footer = vocab.document(&mut rng, 120).join(" ");
-    let boxes: Vec<String> = (0..16)
-        .map(|_| vocab.document(&mut rng, 8).join(" "))
-        .collect();
-    let page = |rng: &mut Rng, body: &[String]| {
-        let day = 1 + rng.below(28);
-        let most_read: Vec<&str> = (0..6)
-            .map(|_| boxes[rng.below(16) as usize].as_str())
-            .collect();
-        format!(
-            "{header}\nPublished {day} March 2026\n{}\nMost read: {}\n{footer}",
-            body.join(" "),
-            most_read.join(" | ")
-        )
-    };
-    let mut docs = Vec::new();
-    let mut truth = Vec::new();
-    let mut bodies = Vec::new();
-    for i in 0..120 {
-        let len = 60 + rng.below(80) as usize;
-        let body = vocab.document(&mut rng, len);
-        docs.push((format!("page-{i}"), page(&mut rng, &body)));
-        truth.push(i);
-        bodies.push(body);
-    }
-    for k in 0..20 {
-        let i = (k * 7) % 120;
-        let edited = vocab.edit(&mut rng, &bodies[i], 0.03);
-        docs.push((format!("copy-{k}"), page(&mut rng, &edited)));
-        truth.push(i);
-    }
+    let site = lookalike::synth::site(120, 20, 5);
+    let (docs, truth) = (site.pages, site.article);
     let check = |outcome: &DedupOutcome| -> (usize, usize) {
         let g = group_of(outcome);
         let mixed = outcome

@@ -9,12 +9,15 @@
 //! `index add index-v3.redb -` (a JSON Lines record on standard input).
 //! `fixtures/index-v4.redb` was made the same way by format version 4 (the
 //! dated note through `index add index-v4.redb - --source-field source
-//! --time-field timestamp`).
+//! --time-field timestamp`). `fixtures/index-v5.redb` was made the same way
+//! by format version 5, created with `--judge story` (so its `facts` table
+//! and its spec's story settings are frozen too).
 //! Never regenerate them: add a new fixture for a new format version (a
 //! test fails until the current version has one).
 //! Opening one upgrades it in place (format 2 added the `times` table,
 //! format 3 replaced the bucket table by per-document band keys, format 4
-//! stores short shingle sets and no signature), so the tests work on a copy.
+//! stores short shingle sets and no signature, format 5 added the `facts`
+//! table), so the tests work on a copy.
 
 use std::path::{Path, PathBuf};
 
@@ -126,6 +129,23 @@ fn format_v4_fixture_opens_as_it_is_and_matches() {
         FORMAT_VERSION == 4 && upgraded.is_none() || upgraded == Some(4),
         "format 4 is read as it is, or upgraded once the format moves on"
     );
+    opens_whole_and_matches(&index, 6);
+    let dated = index.get("dated-note").expect("get").expect("stored");
+    assert_eq!(dated.source.as_deref(), Some("harbour-desk"));
+    assert_eq!(dated.timestamp, Some(1_710_144_000));
+}
+
+#[test]
+fn format_v5_fixture_opens_as_it_is_and_judges_stories() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = copy_of("index-v5.redb", &dir);
+    let index = Index::open(&path).expect("a format-5 index opens");
+    let upgraded = index.upgraded_from();
+    assert!(
+        FORMAT_VERSION == 5 && upgraded.is_none() || upgraded == Some(5),
+        "format 5 is read as it is, or upgraded once the format moves on"
+    );
+    assert!(index.spec().judge.is_some(), "made with --judge story");
     opens_whole_and_matches(&index, 6);
     let dated = index.get("dated-note").expect("get").expect("stored");
     assert_eq!(dated.source.as_deref(), Some("harbour-desk"));

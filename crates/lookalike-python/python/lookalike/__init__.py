@@ -400,7 +400,8 @@ class Index:
 
     def __init__(self, path: str, *, _create: bool = False, **settings: Any) -> None:
         s: dict[str, Any] = {"threshold": THRESHOLD, "ngram": NGRAM, "unit": UNIT,
-                             "slots": SLOTS, "seed": SEED, "store_text": False}
+                             "slots": SLOTS, "seed": SEED, "store_text": False,
+                             "judge": JUDGE}
         unknown = set(settings) - set(s)
         if unknown:
             raise LookalikeError(f"unknown settings {sorted(unknown)}; known: {sorted(s)}")
@@ -410,7 +411,7 @@ class Index:
         # `lookalike index add --threshold` is), never silently ignored.
         self._inner = _lookalike.Index(
             str(path), _create, s["threshold"], s["ngram"], s["unit"], s["slots"], s["seed"],
-            s["store_text"], sorted(settings),
+            s["store_text"], s["judge"], sorted(settings),
         )
         self.path = str(path)
         #: The format version the file had, when this open upgraded it in
@@ -435,10 +436,14 @@ class Index:
         slots: int = SLOTS,
         seed: int = SEED,
         store_text: bool = False,
+        judge: Judge = JUDGE,
     ) -> Index:
-        """Create a new index file (an error if the file exists)."""
+        """Create a new index file (an error if the file exists). ``judge="story"``
+        judges matches as versions of one story, with template statistics
+        learned from the documents stored (``lookalike index create --judge
+        story``)."""
         return cls(path, _create=True, threshold=threshold, ngram=ngram, unit=unit,
-                   slots=slots, seed=seed, store_text=store_text)
+                   slots=slots, seed=seed, store_text=store_text, judge=judge)
 
     def _check(self, data: Any, store: bool, text_column: str, id_column: str,
                source_column: str, time_column: str, window: str | None) -> list[Checked]:

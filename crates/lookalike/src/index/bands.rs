@@ -5,9 +5,9 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable};
 
+use super::buckets::BucketMap;
 use super::errors::{damaged, db_err};
 use super::format::BANDS;
-use crate::buckets::BucketMap;
 use crate::error::Result;
 use crate::lsh::LshParams;
 use crate::sketch::Signature;

@@ -10,14 +10,16 @@ use super::bands::{keys_of, pack_keys};
 use super::errors::{damaged, db_err, decode, err};
 use crate::error::Result;
 use crate::fingerprint::{FingerprintSpec, Fingerprinter};
+use crate::judge::JudgeConfig;
 use crate::lsh::LshParams;
 use crate::sketch::Signature;
 
 /// Layout version of the index file. Versions 1 and 2 kept the buckets in a
 /// multimap table (and 1 had no `times` table); versions 1 to 3 stored each
-/// document's signature and its 64-bit shingle hashes. They are upgraded in
-/// place when opened (see [`Index::open`](super::Index::open)).
-pub const FORMAT_VERSION: u32 = 4;
+/// document's signature and its 64-bit shingle hashes; version 4 had no
+/// `facts` table. They are upgraded in place when opened (see
+/// [`Index::open`](super::Index::open)).
+pub const FORMAT_VERSION: u32 = 5;
 
 pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(super) const DOCS: TableDefinition<u64, &[u8]> = TableDefinition::new("docs");
@@ -27,6 +29,9 @@ pub(super) const OLD_BUCKETS: MultimapTableDefinition<u128, u64> =
     MultimapTableDefinition::new("buckets");
 pub(super) const BANDS: TableDefinition<u64, &[u8]> = TableDefinition::new("bands");
 pub(super) const TIMES: TableDefinition<(i64, u64), ()> = TableDefinition::new("times");
+/// Each document's facts ([`crate::judge::facts`], 4 bytes each), for an
+/// index that judges stories; documents without any have no entry.
+pub(super) const FACTS: TableDefinition<u64, &[u8]> = TableDefinition::new("facts");
 
 pub(super) fn read_u64(
     meta: &impl ReadableTable<&'static str, &'static [u8]>,
@@ -60,6 +65,11 @@ pub struct IndexSpec {
     pub lsh: LshParams,
     /// Whether document texts are stored (so matches can be aligned later).
     pub store_text: bool,
+    /// Judge matches as versions of one story ([`crate::judge`]), with
+    /// template statistics learned from the stored documents; `None`:
+    /// plain Jaccard similarity at `threshold`. Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<JudgeConfig>,
 }
 
 /// Settings a caller expects an existing index to have, each `None` meaning
@@ -80,6 +90,8 @@ pub struct ExpectedSpec {
     pub seed: Option<u64>,
     /// Whether texts are stored.
     pub store_text: Option<bool>,
+    /// Whether matches are judged as stories.
+    pub story: Option<bool>,
 }
 
 impl ExpectedSpec {
@@ -123,6 +135,8 @@ impl ExpectedSpec {
             spec.store_text.to_string(),
             "store_text",
         );
+        let judge = |story: bool| if story { "story" } else { "plain" }.to_string();
+        check(self.story.map(judge), judge(spec.judge.is_some()), "judge");
         wrong
     }
 }
@@ -140,7 +154,13 @@ impl IndexSpec {
             threshold,
             lsh: LshParams::for_threshold(threshold, fingerprinter.sketch.slots, 0.99)?,
             store_text,
+            judge: None,
         })
+    }
+
+    /// This spec, judging matches as stories with `judge` (or not).
+    pub fn with_judge(self, judge: Option<JudgeConfig>) -> IndexSpec {
+        IndexSpec { judge, ..self }
     }
 }
 
@@ -214,13 +234,16 @@ pub(super) mod packed_u32 {
     }
 }
 
-/// Upgrade a file of format `from` (1 to 3) in one transaction: for formats
+/// Upgrade a file of format `from` (1 to 4) in one transaction: for formats
 /// 1 and 2, build `times` (format 1 had none) and `bands` from the stored
-/// documents and drop the old bucket table; for all, rewrite each document
-/// in today's layout (its shingle set short, no signature).
+/// documents and drop the old bucket table; for 1 to 3, rewrite each
+/// document in today's layout (its shingle set short, no signature); for
+/// all, add the `facts` table (empty: the indexes of those formats did not
+/// judge stories).
 pub(super) fn upgrade(db: &Database, path: &Path, lsh: &LshParams, from: u32) -> Result<()> {
     let tx = db.begin_write().map_err(|e| db_err(path, e))?;
-    {
+    tx.open_table(FACTS).map_err(|e| db_err(path, e))?;
+    if from < 4 {
         let mut docs = tx.open_table(DOCS).map_err(|e| db_err(path, e))?;
         let mut times = tx.open_table(TIMES).map_err(|e| db_err(path, e))?;
         let mut bands = tx.open_table(BANDS).map_err(|e| db_err(path, e))?;
@@ -266,6 +289,8 @@ pub(super) fn upgrade(db: &Database, path: &Path, lsh: &LshParams, from: u32) ->
                     .map_err(|e| db_err(path, e))?;
             }
         }
+    }
+    {
         let mut meta = tx.open_table(META).map_err(|e| db_err(path, e))?;
         meta.insert("format", FORMAT_VERSION.to_le_bytes().as_slice())
             .map_err(|e| db_err(path, e))?;
@@ -297,4 +322,24 @@ pub(super) fn check_counter(db: &Database, path: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Facts packed for the `facts` table, 4 little-endian bytes each.
+pub(super) fn pack_facts(facts: &[u32]) -> Vec<u8> {
+    facts.iter().flat_map(|f| f.to_le_bytes()).collect()
+}
+
+/// Facts read back from the `facts` table; a length that is not a whole
+/// number of facts is damage.
+pub(super) fn unpack_facts(path: &Path, n: u64, bytes: &[u8]) -> Result<Vec<u32>> {
+    if bytes.len() % 4 != 0 {
+        return Err(damaged(
+            path,
+            format!("damaged: document {n} has {} bytes of facts", bytes.len()),
+        ));
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
 }

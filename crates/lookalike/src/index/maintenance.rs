@@ -7,7 +7,9 @@ use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefiniti
 
 use super::bands::unpack_keys;
 use super::errors::{db_err, decode, guard, lock_err};
-use super::format::{BANDS, DOCS, FORMAT_VERSION, IDS, META, StoredDoc, TIMES, read_u64};
+use super::format::{
+    BANDS, DOCS, FACTS, FORMAT_VERSION, IDS, META, StoredDoc, TIMES, read_u64, unpack_facts,
+};
 use super::{Index, IndexStats};
 use crate::error::{Error, IndexProblem, Result};
 
@@ -138,6 +140,7 @@ impl Index {
         let mut ids_t = tx.open_table(IDS).map_err(|e| db_err(p, e))?;
         let mut bands_t = tx.open_table(BANDS).map_err(|e| db_err(p, e))?;
         let mut times = tx.open_table(TIMES).map_err(|e| db_err(p, e))?;
+        let mut facts = tx.open_table(FACTS).map_err(|e| db_err(p, e))?;
         for &n in numbers {
             let Some(raw) = docs_t.remove(n).map_err(|e| db_err(p, e))? else {
                 continue;
@@ -152,6 +155,7 @@ impl Index {
             }
             // The in-memory buckets keep the number; lookups skip it.
             bands_t.remove(n).map_err(|e| db_err(p, e))?;
+            facts.remove(n).map_err(|e| db_err(p, e))?;
         }
         Ok(())
     }
@@ -209,6 +213,7 @@ impl Index {
                 copy_table(&tx, &w, IDS, p, dest)?;
                 copy_table(&tx, &w, BANDS, p, dest)?;
                 copy_table(&tx, &w, TIMES, p, dest)?;
+                copy_table(&tx, &w, FACTS, p, dest)?;
                 w.commit().map_err(|e| out_err(&e))?;
                 documents
             };
@@ -236,6 +241,7 @@ impl Index {
             let ids_t = tx.open_table(IDS).map_err(|e| db_err(p, e))?;
             let times = tx.open_table(TIMES).map_err(|e| db_err(p, e))?;
             let bands_t = tx.open_table(BANDS).map_err(|e| db_err(p, e))?;
+            let facts = tx.open_table(FACTS).map_err(|e| db_err(p, e))?;
             let buckets = self.buckets.read().map_err(|_| lock_err(p))?;
             let next = read_u64(&meta, "next", p)?;
             let mut problems = Vec::new();
@@ -303,6 +309,16 @@ impl Index {
             let n_bands = bands_t.len().map_err(|e| db_err(p, e))?;
             if n_bands != n_docs {
                 problems.push(format!("{n_bands} band-key entries but {n_docs} documents"));
+            }
+            // Facts belong to stored documents, in whole numbers of facts.
+            for r in facts.iter().map_err(|e| db_err(p, e))? {
+                let (k, v) = r.map_err(|e| db_err(p, e))?;
+                let n = k.value();
+                if docs_t.get(n).map_err(|e| db_err(p, e))?.is_none() {
+                    problems.push(format!("facts of document {n}, which is not stored"));
+                } else if unpack_facts(p, n, v.value()).is_err() {
+                    problems.push(format!("the facts of document {n} are cut short"));
+                }
             }
             Ok(problems)
         })

@@ -13,7 +13,7 @@
 //! | `times` | (timestamp, document number) → () — for `--window` and `prune` |
 //!
 //! The LSH buckets themselves live in memory, rebuilt from `bands` on open
-//! (see `buckets.rs` for why).
+//! (see `buckets/` for why).
 //!
 //! The [`IndexSpec`] — fingerprint spec, threshold, bands × rows — is fixed
 //! when the index is created; opening it with other settings is an error,
@@ -21,10 +21,13 @@
 //! changes whenever the layout does.
 
 mod bands;
+mod buckets;
 mod errors;
 mod format;
 mod maintenance;
+mod matching;
 mod salvage;
+mod templates;
 mod write;
 
 #[cfg(test)]
@@ -36,16 +39,17 @@ use std::sync::{Arc, Mutex, RwLock, mpsc};
 use redb::{Database, ReadableDatabase};
 use serde::Serialize;
 
-use crate::buckets::{BucketMap, Merge};
 use crate::dedup::Relation;
 use crate::error::{Error, IndexProblem, Result};
 use crate::fingerprint::Fingerprinter;
+use buckets::{BucketMap, Merge};
 
 use bands::load_buckets;
 use errors::{damaged, db_err, err, open_error};
-use format::{BANDS, DOCS, IDS, META, TIMES, check_counter, upgrade};
+use format::{BANDS, DOCS, FACTS, IDS, META, TIMES, check_counter, upgrade};
 pub use format::{ExpectedSpec, FORMAT_VERSION, IndexSpec, StoredDoc, short_shingles};
 pub use salvage::Salvaged;
+use templates::Templates;
 
 /// How [`Index::check_batch`] treats a batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -138,13 +142,16 @@ pub struct Index {
     fingerprinter: Fingerprinter,
     buckets: Arc<RwLock<BucketMap>>,
     /// Hands the buckets' merges to a thread of their own, which carries
-    /// them out while lookups and insertions go on (see `buckets.rs`).
+    /// them out while lookups and insertions go on (see `buckets/`).
     merges: mpsc::Sender<Merge>,
     /// Held from a writer's first lookup until its batch is in `buckets`, so
     /// the next batch sees this one's documents.
     writer: Mutex<()>,
     /// Held while a backup runs: one at a time.
     backing_up: Mutex<()>,
+    /// The template statistics, for an index that judges stories
+    /// (`templates.rs`).
+    templates: Option<RwLock<Templates>>,
     /// The format the file had, when opening it upgraded it.
     upgraded_from: Option<u32>,
 }
@@ -179,9 +186,11 @@ impl Index {
             tx.open_table(IDS).map_err(|e| db_err(path, e))?;
             tx.open_table(BANDS).map_err(|e| db_err(path, e))?;
             tx.open_table(TIMES).map_err(|e| db_err(path, e))?;
+            tx.open_table(FACTS).map_err(|e| db_err(path, e))?;
         }
         tx.commit().map_err(|e| db_err(path, e))?;
-        Index::assemble(db, path, spec, BucketMap::default(), None)
+        let templates = spec.judge.map(|_| Templates::empty());
+        Index::assemble(db, path, spec, BucketMap::default(), templates, None)
     }
 
     /// Open an existing index. Its format version must be this build's or
@@ -284,16 +293,29 @@ impl Index {
         }
         if upgrade {
             self::upgrade(&db, path, &spec.lsh, format)?;
-            // Every record was rewritten, and the database never writes in
-            // place: the old pages are free but still in the file (a 6.4 GB
-            // file of a million documents grew to 11 GB). Compacting gives
-            // them back.
-            db.compact()
-                .map_err(|e| err(path, format!("upgraded, but could not compact: {e}")))?;
+            // Below format 4 every record was rewritten, and the database
+            // never writes in place: the old pages are free but still in
+            // the file (a 6.4 GB file of a million documents grew to 11 GB).
+            // Compacting gives them back.
+            if format < 4 {
+                db.compact()
+                    .map_err(|e| err(path, format!("upgraded, but could not compact: {e}")))?;
+            }
         }
         check_counter(&db, path)?;
         let buckets = load_buckets(&db, path, spec.lsh.bands)?;
-        Index::assemble(db, path, spec, buckets, upgrade.then_some(format))
+        let templates = match spec.judge {
+            Some(_) => Some(Templates::load(&db, path)?),
+            None => None,
+        };
+        Index::assemble(
+            db,
+            path,
+            spec,
+            buckets,
+            templates,
+            upgrade.then_some(format),
+        )
     }
 
     /// The format version the file had when this [`Index::open`] upgraded
@@ -308,6 +330,7 @@ impl Index {
         path: &Path,
         spec: IndexSpec,
         buckets: BucketMap,
+        templates: Option<Templates>,
         upgraded_from: Option<u32>,
     ) -> Result<Index> {
         let fingerprinter = Fingerprinter {
@@ -337,6 +360,7 @@ impl Index {
             merges,
             writer: Mutex::new(()),
             backing_up: Mutex::new(()),
+            templates: templates.map(RwLock::new),
             upgraded_from,
         })
     }

@@ -9,22 +9,19 @@ use std::sync::mpsc;
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::bands::{keys_of, pack_keys};
-use super::errors::{db_err, decode, err, guard, lock_err};
-use super::format::{BANDS, DOCS, IDS, META, StoredDoc, TIMES, read_u64, short_shingles};
+use super::errors::{db_err, err, guard, lock_err};
+use super::format::{
+    BANDS, DOCS, FACTS, IDS, META, StoredDoc, TIMES, pack_facts, read_u64, short_shingles,
+};
+use super::matching::{Judging, Side, ranked, sort_matches};
+use super::templates::Templates;
 use super::{CheckOptions, Checked, Index, Match, NewDoc};
-use crate::dedup::Relation;
 use crate::error::Result;
-use crate::verify::jaccard;
 
 pub(super) const NO_WORDS: &str = "no words: not stored";
 
 /// Batches smaller than this are fingerprinted without the thread pool.
 pub(super) const SMALL_BATCH: usize = 8;
-
-/// Documents whose stored-bucket lookups are made under one hold of the
-/// buckets' read lock before a batch's turn (a writer waiting to publish
-/// waits for at most this many documents' lookups).
-pub(super) const LOOKUP_CHUNK: usize = 64;
 
 /// Seconds since the Unix epoch, now.
 pub(super) fn unix_now() -> i64 {
@@ -37,27 +34,24 @@ pub(super) fn unix_now() -> i64 {
 /// What the index needs of one document's fingerprint.
 pub(super) struct Print {
     /// xxh3-128 of the normalised text.
-    exact: u128,
+    pub(super) exact: u128,
     /// Its band keys; none for a document without words.
-    keys: Vec<u64>,
+    pub(super) keys: Vec<u64>,
     /// Its shingle set as the index compares it ([`short_shingles`]).
-    shingles: Vec<u32>,
+    pub(super) shingles: Vec<u32>,
+    /// Its facts, for an index that judges stories (else none).
+    pub(super) facts: Vec<u32>,
 }
 
-/// Most similar first; ties by id, so the order never depends on storage.
-pub(super) fn sort_matches(matches: &mut [Match]) {
-    matches.sort_by(|a, b| {
-        b.similarity
-            .total_cmp(&a.similarity)
-            .then_with(|| a.id.cmp(&b.id))
-    });
-}
-
-/// Numbered matches without their numbers, most similar first.
-pub(super) fn ranked(numbered: Vec<(u64, Match)>) -> Vec<Match> {
-    let mut matches: Vec<Match> = numbered.into_iter().map(|(_, m)| m).collect();
-    sort_matches(&mut matches);
-    matches
+impl Print {
+    /// This fingerprint of `d` as one side of a pair.
+    pub(super) fn side<'a>(&'a self, d: &NewDoc) -> Side<'a> {
+        Side {
+            shingles: &self.shingles,
+            facts: &self.facts,
+            time: d.timestamp,
+        }
+    }
 }
 
 /// The note of a document whose id is stored already.
@@ -116,10 +110,17 @@ impl Index {
                 window,
             };
             let prints = self.fingerprint_batch(docs);
-            let now = unix_now();
             let p = &self.path;
             let tx = self.db.begin_read().map_err(|e| db_err(p, e))?;
             let docs_t = tx.open_table(DOCS).map_err(|e| db_err(p, e))?;
+            let facts_t = self.facts_table(&tx)?;
+            let templates = self.read_templates()?;
+            let j = Judging {
+                opts: &opts,
+                now: unix_now(),
+                df: templates.as_ref().map(|t| &t.df),
+                facts: facts_t.as_ref(),
+            };
             let cands = self.stored_candidates(&prints)?;
             docs.iter()
                 .zip(&prints)
@@ -127,7 +128,7 @@ impl Index {
                 .map(|((d, pr), cands)| {
                     Ok(Checked {
                         id: d.id.clone(),
-                        matches: ranked(self.matches(&docs_t, cands, d, pr, &opts, now)?),
+                        matches: ranked(self.matches(&docs_t, cands, d, pr, &j)?),
                         stored: false,
                         note: pr.keys.is_empty().then(|| NO_WORDS.into()),
                     })
@@ -155,10 +156,19 @@ impl Index {
             let prints = self.fingerprint_batch(docs);
             let records = self.records(docs, &prints)?;
             let entries = batch_entries(&prints);
-            let own = self.batch_matches(docs, &prints, &entries, &opts, now);
-            let early = self.early_matches(docs, &prints, &opts, now)?;
+            if self.templates.is_some() {
+                return self.add_judged(docs, &prints, records, &entries, &opts, now);
+            }
+            let j = Judging {
+                opts: &opts,
+                now,
+                df: None,
+                facts: None,
+            };
+            let own = self.batch_matches(docs, &prints, &entries, &j);
+            let early = self.early_matches(docs, &prints, &j)?;
             let _writer = self.writer.lock().map_err(|_| lock_err(&self.path))?;
-            let stored_matches = self.settle(docs, &prints, early, &opts, now)?;
+            let stored_matches = self.settle(docs, &prints, early, &j)?;
             let tx = self.db.begin_write().map_err(|e| db_err(&self.path, e))?;
             let stored = self.store(&tx, docs, &prints, stored_matches, records, &own)?;
             self.commit_and_publish(tx, &entries, &stored)?;
@@ -183,6 +193,11 @@ impl Index {
                     .map(|sig| keys_of(&self.spec.lsh, sig))
                     .unwrap_or_default(),
                 shingles: short_shingles(&f.shingles.hashes),
+                facts: if self.spec.judge.is_some() {
+                    crate::judge::facts(&d.text)
+                } else {
+                    Vec::new()
+                },
             }
         };
         if docs.len() < SMALL_BATCH {
@@ -223,13 +238,7 @@ impl Index {
     /// (`seen`): those are in the buckets for good, and in any read
     /// transaction opened after `seen` was read (they were committed before
     /// they were published).
-    fn early_matches(
-        &self,
-        docs: &[NewDoc],
-        prints: &[Print],
-        opts: &CheckOptions,
-        now: i64,
-    ) -> Result<Early> {
+    fn early_matches(&self, docs: &[NewDoc], prints: &[Print], j: &Judging<'_>) -> Result<Early> {
         use rayon::prelude::*;
         let p = &self.path;
         let seen = self.buckets.read().map_err(|_| lock_err(p))?.until;
@@ -240,7 +249,7 @@ impl Index {
             .par_iter()
             .zip(prints)
             .zip(cands)
-            .map(|((d, pr), cands)| self.matches(&stored_docs, cands, d, pr, opts, now))
+            .map(|((d, pr), cands)| self.matches(&stored_docs, cands, d, pr, j))
             .collect::<Result<_>>()?;
         Ok(Early { seen, matches })
     }
@@ -256,8 +265,7 @@ impl Index {
         docs: &[NewDoc],
         prints: &[Print],
         early: Early,
-        opts: &CheckOptions,
-        now: i64,
+        j: &Judging<'_>,
     ) -> Result<Vec<Vec<Match>>> {
         use rayon::prelude::*;
         let p = &self.path;
@@ -297,7 +305,7 @@ impl Index {
                         matches.push(m);
                     }
                 }
-                let later = self.matches(&stored_docs, cands, d, pr, opts, now)?;
+                let later = self.matches(&stored_docs, cands, d, pr, j)?;
                 matches.extend(later.into_iter().map(|(_, m)| m));
                 sort_matches(&mut matches);
                 Ok(matches)
@@ -326,6 +334,7 @@ impl Index {
         let mut ids_t = tx.open_table(IDS).map_err(|e| db_err(p, e))?;
         let mut times = tx.open_table(TIMES).map_err(|e| db_err(p, e))?;
         let mut bands_t = tx.open_table(BANDS).map_err(|e| db_err(p, e))?;
+        let mut facts_t = tx.open_table(FACTS).map_err(|e| db_err(p, e))?;
         let mut next = read_u64(&meta, "next", p)?;
         for (i, ((d, pr), (mut matches, record))) in docs
             .iter()
@@ -377,6 +386,11 @@ impl Index {
                 bands_t
                     .insert(next, pack_keys(&pr.keys).as_slice())
                     .map_err(|e| db_err(p, e))?;
+                if !pr.facts.is_empty() {
+                    facts_t
+                        .insert(next, pack_facts(&pr.facts).as_slice())
+                        .map_err(|e| db_err(p, e))?;
+                }
                 numbers[i] = Some(next);
                 next += 1;
                 answer.stored = true;
@@ -390,6 +404,96 @@ impl Index {
             numbers,
             next,
         })
+    }
+
+    /// The `facts` table as `tx` sees it, for an index that judges
+    /// stories.
+    fn facts_table(
+        &self,
+        tx: &redb::ReadTransaction,
+    ) -> Result<Option<redb::ReadOnlyTable<u64, &'static [u8]>>> {
+        self.templates
+            .as_ref()
+            .map(|_| tx.open_table(FACTS).map_err(|e| db_err(&self.path, e)))
+            .transpose()
+    }
+
+    /// The template statistics, held for reading, for an index that judges
+    /// stories.
+    fn read_templates(&self) -> Result<Option<std::sync::RwLockReadGuard<'_, Templates>>> {
+        self.templates
+            .as_ref()
+            .map(|t| t.read().map_err(|_| lock_err(&self.path)))
+            .transpose()
+    }
+
+    /// Adding to an index that judges stories: the phases of
+    /// [`Index::add`], but everything from the matching on in the writer's
+    /// turn, since the batch is judged with template statistics that count
+    /// it (a site's pages added in one batch must not be judged as if
+    /// their frame were their own text). The batch is counted first (each
+    /// normalised text once), the statistics counted again from the stored
+    /// documents when the collection has outgrown them, and counted again
+    /// if the commit fails (they would count a batch not stored).
+    fn add_judged(
+        &self,
+        docs: &[NewDoc],
+        prints: &[Print],
+        records: Vec<Option<Vec<u8>>>,
+        entries: &[(u64, usize)],
+        opts: &CheckOptions,
+        now: i64,
+    ) -> Result<Vec<Checked>> {
+        let p = &self.path;
+        let Some(templates) = &self.templates else {
+            return Err(err(p, "the index does not judge stories"));
+        };
+        let _writer = self.writer.lock().map_err(|_| lock_err(p))?;
+        {
+            let mut t = templates.write().map_err(|_| lock_err(p))?;
+            if t.outgrown() {
+                *t = Templates::load(&self.db, p)?;
+            }
+            let mut seen = std::collections::HashSet::new();
+            for pr in prints {
+                if !pr.keys.is_empty() && seen.insert(pr.exact) {
+                    t.add(&pr.shingles, &pr.facts);
+                }
+            }
+        }
+        let (own, stored_matches) = {
+            let t = templates.read().map_err(|_| lock_err(p))?;
+            let read = self.db.begin_read().map_err(|e| db_err(p, e))?;
+            let stored_docs = read.open_table(DOCS).map_err(|e| db_err(p, e))?;
+            let facts_t = self.facts_table(&read)?;
+            let j = Judging {
+                opts,
+                now,
+                df: Some(&t.df),
+                facts: facts_t.as_ref(),
+            };
+            let own = self.batch_matches(docs, prints, entries, &j);
+            let cands = self.stored_candidates(prints)?;
+            let stored: Vec<Vec<Match>> = docs
+                .iter()
+                .zip(prints)
+                .zip(cands)
+                .map(|((d, pr), cands)| Ok(ranked(self.matches(&stored_docs, cands, d, pr, &j)?)))
+                .collect::<Result<_>>()?;
+            (own, stored)
+        };
+        let written = (|| {
+            let tx = self.db.begin_write().map_err(|e| db_err(p, e))?;
+            let stored = self.store(&tx, docs, prints, stored_matches, records, &own)?;
+            self.commit_and_publish(tx, entries, &stored)?;
+            Ok(stored.checked)
+        })();
+        if written.is_err() {
+            if let (Ok(mut t), Ok(fresh)) = (templates.write(), Templates::load(&self.db, p)) {
+                *t = fresh;
+            }
+        }
+        written
     }
 
     /// Phase 6, in the writer's turn: commit, and publish the stored
@@ -443,163 +547,5 @@ impl Index {
             }
         }
         Ok(())
-    }
-
-    /// For each document of a batch, the earlier documents of the batch it
-    /// duplicates: (their position, the match). Pairs come from shared band
-    /// keys (`entries`: every (key, position), sorted), as with stored
-    /// documents, and are judged by the same rule ([`Index::judge`]), on
-    /// all cores.
-    pub(super) fn batch_matches(
-        &self,
-        docs: &[NewDoc],
-        prints: &[Print],
-        entries: &[(u64, usize)],
-        opts: &CheckOptions,
-        now: i64,
-    ) -> Vec<Vec<(usize, Match)>> {
-        use rayon::prelude::*;
-        // (later, earlier) for every two documents sharing a key.
-        let mut pairs: Vec<(usize, usize)> = Vec::new();
-        for bucket in entries.chunk_by(|a, b| a.0 == b.0) {
-            for (n, &(_, later)) in bucket.iter().enumerate() {
-                pairs.extend(
-                    bucket[..n]
-                        .iter()
-                        .filter(|&&(_, earlier)| earlier != later)
-                        .map(|&(_, earlier)| (later, earlier)),
-                );
-            }
-        }
-        pairs.sort_unstable();
-        pairs.dedup();
-        let judged: Vec<Option<(usize, usize, Match)>> = pairs
-            .par_iter()
-            .map(|&(later, earlier)| {
-                let (d, f) = (&docs[later], &prints[later]);
-                let (e, g) = (&docs[earlier], &prints[earlier]);
-                self.judge(
-                    opts,
-                    d,
-                    &f.shingles,
-                    now,
-                    e.timestamp,
-                    f.exact == g.exact,
-                    &g.shingles,
-                )
-                .map(|(similarity, relation)| {
-                    let m = Match {
-                        id: e.id.clone(),
-                        similarity,
-                        relation,
-                        source: e.source.clone(),
-                        timestamp: e.timestamp,
-                    };
-                    (later, earlier, m)
-                })
-            })
-            .collect();
-        let mut out = vec![Vec::new(); docs.len()];
-        for (later, earlier, m) in judged.into_iter().flatten() {
-            out[later].push((earlier, m));
-        }
-        out
-    }
-
-    /// For each document, the documents sharing a bucket with it under any
-    /// of its keys, each once. The buckets are read a few documents at a
-    /// time, so a writer waits for those lookups at most (and every reader
-    /// arriving behind it waits for the writer), and on this thread, not in
-    /// tasks of the shared pool: a pool thread waiting for the lock would
-    /// hold up every task queued behind it.
-    pub(super) fn stored_candidates(&self, prints: &[Print]) -> Result<Vec<Vec<u64>>> {
-        let mut out = Vec::with_capacity(prints.len());
-        for chunk in prints.chunks(LOOKUP_CHUNK) {
-            let buckets = self.buckets.read().map_err(|_| lock_err(&self.path))?;
-            out.extend(chunk.iter().map(|pr| {
-                let mut cands = Vec::new();
-                buckets.get_all(&pr.keys, &mut cands);
-                cands.sort_unstable();
-                cands.dedup();
-                cands
-            }));
-        }
-        Ok(out)
-    }
-
-    /// Whether new document `d` (shingle set `mine`) duplicates an earlier
-    /// one with this timestamp and shingle set (`exact`: the same normalised
-    /// text), and how: the one rule for stored documents and for a batch's
-    /// own. News mode compares only with documents no older than the window
-    /// before the new one (or now); one without a timestamp has no known age
-    /// and is always compared. Then an exact copy, or a near one at the
-    /// index's threshold of exact Jaccard.
-    #[allow(clippy::too_many_arguments)]
-    fn judge(
-        &self,
-        opts: &CheckOptions,
-        d: &NewDoc,
-        mine: &[u32],
-        now: i64,
-        timestamp: Option<i64>,
-        exact: bool,
-        theirs: &[u32],
-    ) -> Option<(f64, Relation)> {
-        let oldest = opts
-            .window
-            .map(|w| d.timestamp.unwrap_or(now).saturating_sub(w));
-        if let (Some(oldest), Some(t)) = (oldest, timestamp) {
-            if t < oldest {
-                return None;
-            }
-        }
-        if exact {
-            return Some((1.0, Relation::Exact));
-        }
-        let sim = jaccard(theirs, mine);
-        (sim >= self.spec.threshold).then_some((sim, Relation::Near))
-    }
-
-    /// The stored candidates `d` (fingerprinted as `pr`) duplicates, with
-    /// their numbers, in the
-    /// candidates' order (a candidate no longer stored, one removed since
-    /// the buckets were built, is skipped).
-    pub(super) fn matches(
-        &self,
-        docs_t: &impl ReadableTable<u64, &'static [u8]>,
-        cands: Vec<u64>,
-        d: &NewDoc,
-        pr: &Print,
-        opts: &CheckOptions,
-        now: i64,
-    ) -> Result<Vec<(u64, Match)>> {
-        let p = &self.path;
-        let mut matches = Vec::new();
-        for c in cands {
-            let Some(raw) = docs_t.get(c).map_err(|e| db_err(p, e))? else {
-                continue;
-            };
-            let stored: StoredDoc = decode(p, c, raw.value())?;
-            let exact = stored.exact == pr.exact.to_le_bytes();
-            if let Some((similarity, relation)) = self.judge(
-                opts,
-                d,
-                &pr.shingles,
-                now,
-                stored.timestamp,
-                exact,
-                &stored.shingles,
-            ) {
-                let m = Match {
-                    id: stored.id,
-                    similarity,
-                    relation,
-                    source: stored.source,
-                    timestamp: stored.timestamp,
-                };
-                matches.push((c, m));
-            }
-        }
-        Ok(matches)
     }
 }

@@ -28,7 +28,8 @@ use super::Index;
 use super::bands::{keys_of, pack_keys, unpack_keys};
 use super::errors::{damaged, err};
 use super::format::{
-    BANDS, DOCS, FORMAT_VERSION, IDS, IndexSpec, META, StoredDoc, TIMES, short_shingles,
+    BANDS, DOCS, FACTS, FORMAT_VERSION, IDS, IndexSpec, META, StoredDoc, TIMES, pack_facts,
+    short_shingles,
 };
 use crate::error::{Error, IndexProblem, Result};
 use crate::fingerprint::Fingerprinter;
@@ -64,6 +65,8 @@ struct Sound {
     number: u64,
     record: StoredDoc,
     keys: Vec<u64>,
+    /// Its facts, for an index that judges stories.
+    facts: Vec<u32>,
 }
 
 impl Index {
@@ -405,6 +408,29 @@ fn read_one(
             Err(e) => Err(format!("its band keys cannot be read ({e})")),
         }
     };
+    let facts = if spec.judge.is_none() {
+        Vec::new()
+    } else if let Some(text) = &record.text {
+        crate::judge::facts(text)
+    } else {
+        let read = guarded(|| -> std::result::Result<Vec<u32>, String> {
+            let facts = tx.open_table(FACTS).map_err(|e| s(&e))?;
+            match facts.get(n).map_err(|e| s(&e))? {
+                Some(raw) if raw.value().len() % 4 == 0 => Ok(raw
+                    .value()
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect()),
+                Some(_) => Err("cut short".into()),
+                None => Ok(Vec::new()),
+            }
+        });
+        match read {
+            Some(Ok(f)) => f,
+            Some(Err(why)) => return Err(named(&format!("its facts are damaged ({why})"))),
+            None => return Err(named("its facts cannot be read")),
+        }
+    };
     let keys = match &record.text {
         Some(text) => {
             let f = fingerprinter.fingerprint(text);
@@ -426,6 +452,7 @@ fn read_one(
         number: n,
         record,
         keys,
+        facts,
     }))
 }
 
@@ -453,6 +480,7 @@ fn write_index(
         tx.open_table(IDS)?;
         tx.open_table(BANDS)?;
         tx.open_table(TIMES)?;
+        tx.open_table(FACTS)?;
     }
     tx.commit()?;
     for chunk in sound.chunks(WRITE_CHUNK) {
@@ -462,6 +490,7 @@ fn write_index(
             let mut ids = tx.open_table(IDS)?;
             let mut bands = tx.open_table(BANDS)?;
             let mut times = tx.open_table(TIMES)?;
+            let mut facts = tx.open_table(FACTS)?;
             for d in chunk {
                 let n = d.number;
                 docs.insert(n, postcard::to_allocvec(&d.record)?.as_slice())?;
@@ -469,6 +498,9 @@ fn write_index(
                 bands.insert(n, pack_keys(&d.keys).as_slice())?;
                 if let Some(t) = d.record.timestamp {
                     times.insert((t, n), ())?;
+                }
+                if !d.facts.is_empty() {
+                    facts.insert(n, pack_facts(&d.facts).as_slice())?;
                 }
             }
         }
@@ -478,156 +510,4 @@ fn write_index(
 }
 
 #[cfg(test)]
-mod tests {
-    use redb::Database;
-
-    use super::super::format::{BANDS, DOCS, IDS, StoredDoc};
-    use super::super::{Index, IndexSpec, NewDoc};
-    use crate::error::IndexProblem;
-    use crate::fingerprint::Fingerprinter;
-
-    fn doc(id: &str, text: &str) -> NewDoc {
-        NewDoc {
-            id: id.into(),
-            text: text.into(),
-            ..Default::default()
-        }
-    }
-
-    /// Ten documents of their own words, each long enough to have band keys.
-    fn salvage_corpus() -> Vec<NewDoc> {
-        (0..10)
-            .map(|i| {
-                let words: Vec<String> = (0..40).map(|w| format!("w{i}x{w}")).collect();
-                NewDoc {
-                    id: format!("d{i}"),
-                    text: words.join(" "),
-                    source: Some("wire".into()),
-                    timestamp: (i % 2 == 0).then_some(1_700_000_000 + i),
-                }
-            })
-            .collect()
-    }
-
-    /// Every stored document by number, as `recent` reads them.
-    fn all_stored(index: &Index) -> Vec<(u64, StoredDoc)> {
-        index.recent(usize::MAX, None).expect("recent")
-    }
-
-    /// A whole index is copied as it is: every document under its number, the
-    /// same answers, the same counter (a removed document's number is not
-    /// handed out again).
-    #[test]
-    fn salvage_copies_a_whole_index_as_it_is() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (src, dest) = (dir.path().join("src.redb"), dir.path().join("dest.redb"));
-        let spec = IndexSpec::new(&Fingerprinter::default(), 0.4, true).expect("spec");
-        let corpus = salvage_corpus();
-        let before = {
-            let index = Index::create(&src, spec).expect("create");
-            index.add(&corpus, None).expect("add");
-            index.remove(&["d9".into()]).expect("remove");
-            all_stored(&index)
-        };
-        let original = std::fs::read(&src).expect("read");
-        let salvaged = Index::salvage(&src, &dest).expect("salvage");
-        assert_eq!(salvaged.copied, 9);
-        assert!(salvaged.lost.is_empty(), "{:?}", salvaged.lost);
-        assert!(salvaged.checked_by_text);
-        assert_eq!(
-            std::fs::read(&src).expect("read"),
-            original,
-            "the source is never written"
-        );
-        let copy = Index::open(&dest).expect("open");
-        assert_eq!(all_stored(&copy), before);
-        assert!(copy.verify().expect("verify").is_empty());
-        let again = copy.add(&corpus[9..], None).expect("add");
-        assert!(again[0].stored);
-        assert_eq!(
-            all_stored(&copy)[0].0,
-            10,
-            "numbers go on from the old counter"
-        );
-        let e = Index::salvage(&src, &dest).expect_err("dest exists");
-        assert_eq!(e.index_problem(), Some(IndexProblem::Exists));
-        let e = Index::salvage(&dir.path().join("none.redb"), &dir.path().join("x.redb"))
-            .expect_err("no source");
-        assert_eq!(e.index_problem(), Some(IndexProblem::Missing));
-    }
-
-    /// Documents whose entries are damaged are left out and named, the rest
-    /// copied: without texts, by their records' structure and band keys; with
-    /// texts, by fingerprinting the text again (so lost band keys are made
-    /// again, and a record that no longer matches its text is left out).
-    #[test]
-    fn salvage_leaves_out_exactly_the_damaged_documents() {
-        for store_text in [false, true] {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let (src, dest) = (dir.path().join("src.redb"), dir.path().join("dest.redb"));
-            let spec = IndexSpec::new(&Fingerprinter::default(), 0.4, store_text).expect("spec");
-            let before = {
-                let index = Index::create(&src, spec).expect("create");
-                index.add(&salvage_corpus(), None).expect("add");
-                all_stored(&index)
-            };
-            {
-                let db = Database::open(&src).expect("db");
-                let tx = db.begin_write().expect("tx");
-                {
-                    let mut docs = tx.open_table(DOCS).expect("docs");
-                    docs.insert(1, [0xff_u8; 9].as_slice()).expect("garbage");
-                    let mut rec = before.iter().find(|(n, _)| *n == 2).expect("2").1.clone();
-                    rec.shingles.swap(0, 1);
-                    docs.insert(2, postcard::to_allocvec(&rec).expect("enc").as_slice())
-                        .expect("unsorted");
-                    let mut bands = tx.open_table(BANDS).expect("bands");
-                    bands.remove(3).expect("keys lost");
-                    bands.insert(4, [1_u8; 5].as_slice()).expect("keys cut");
-                    let mut ids = tx.open_table(IDS).expect("ids");
-                    ids.insert("d5", 6).expect("id elsewhere");
-                    if store_text {
-                        let mut rec = before.iter().find(|(n, _)| *n == 7).expect("7").1.clone();
-                        rec.text = Some("another text altogether, of other words".into());
-                        docs.insert(7, postcard::to_allocvec(&rec).expect("enc").as_slice())
-                            .expect("wrong text");
-                    }
-                }
-                tx.commit().expect("commit");
-            }
-            let salvaged = Index::salvage(&src, &dest).expect("salvage");
-            let lost: Vec<u64> = salvaged
-                .lost
-                .iter()
-                .map(|l| {
-                    l.strip_prefix("document ")
-                        .and_then(|r| r.split(' ').next())
-                        .and_then(|n| n.trim_end_matches(':').parse().ok())
-                        .unwrap_or_else(|| panic!("{l}"))
-                })
-                .collect();
-            // Keys lost or cut are made again from a stored text.
-            let expected: Vec<u64> = if store_text {
-                vec![1, 2, 5, 7]
-            } else {
-                vec![1, 2, 3, 4, 5]
-            };
-            assert_eq!(lost, expected, "{store_text}: {:?}", salvaged.lost);
-            assert_eq!(salvaged.copied, 10 - expected.len() as u64);
-            let copy = Index::open(&dest).expect("open");
-            assert!(copy.verify().expect("verify").is_empty());
-            let kept: Vec<(u64, StoredDoc)> = before
-                .into_iter()
-                .filter(|(n, _)| !expected.contains(n))
-                .collect();
-            assert_eq!(all_stored(&copy), kept, "{store_text}");
-            // The copy answers: each kept document finds itself.
-            for (_, d) in &kept {
-                if let Some(text) = &d.text {
-                    let hit = copy.query(&[doc("q", text)], None).expect("query");
-                    assert_eq!(hit[0].matches[0].id, d.id);
-                }
-            }
-        }
-    }
-}
+mod tests;
