@@ -233,9 +233,10 @@ pub enum IndexCommand {
         /// of one story as `dedup --judge story` judges them, with template
         /// statistics learned from the documents stored (used from the 20th
         /// on; the stored documents' times are the --time-field evidence).
-        /// Matches found only by containment (a short excerpt of a long
-        /// story) are not proposed by the index's buckets: those need
-        /// `dedup --judge story`.
+        /// Beside the buckets, each stored document's containment keys
+        /// find it when a fuller version arrives later; an excerpt arriving
+        /// after its fuller story is not found (`dedup --judge story` finds
+        /// both).
         #[arg(long, value_enum, default_value_t = JudgeArg::Plain)]
         judge: JudgeArg,
         #[command(flatten)]

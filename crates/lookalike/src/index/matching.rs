@@ -6,7 +6,7 @@ use redb::ReadableTable;
 
 use super::errors::{db_err, decode, lock_err};
 use super::format::{StoredDoc, unpack_facts};
-use super::templates::widen;
+use super::templates::{Templates, widen};
 use super::write::Print;
 use super::{CheckOptions, Index, Match, NewDoc};
 use crate::dedup::Relation;
@@ -63,13 +63,16 @@ impl Index {
     /// For each document of a batch, the earlier documents of the batch it
     /// duplicates: (their position, the match). Pairs come from shared band
     /// keys (`entries`: every (key, position), sorted), as with stored
-    /// documents, and are judged by the same rule ([`Index::judge`]), on
+    /// documents, and from `contained` ((later, earlier) pairs by
+    /// containment keys, for an index that judges stories), and are judged
+    /// by the same rule ([`Index::judge`]), on
     /// all cores.
     pub(super) fn batch_matches(
         &self,
         docs: &[NewDoc],
         prints: &[Print],
         entries: &[(u64, usize)],
+        contained: &[(usize, usize)],
         j: &Judging<'_>,
     ) -> Vec<Vec<(usize, Match)>> {
         use rayon::prelude::*;
@@ -85,6 +88,7 @@ impl Index {
                 );
             }
         }
+        pairs.extend_from_slice(contained);
         pairs.sort_unstable();
         pairs.dedup();
         let judged: Vec<Option<(usize, usize, Match)>> = pairs
@@ -110,6 +114,26 @@ impl Index {
             out[later].push((earlier, m));
         }
         out
+    }
+
+    /// For each document, its stored candidates: those of the buckets
+    /// ([`Index::stored_candidates`]) and, for an index that judges stories
+    /// (`templates`), the stored texts it contains
+    /// ([`Templates::contained`]), each once, sorted.
+    pub(super) fn candidates(
+        &self,
+        prints: &[Print],
+        templates: Option<&Templates>,
+    ) -> Result<Vec<Vec<u64>>> {
+        let mut cands = self.stored_candidates(prints)?;
+        if let (Some(t), Some(judge)) = (templates, &self.spec.judge) {
+            for (c, pr) in cands.iter_mut().zip(prints) {
+                c.extend(t.contained(judge, &pr.shingles));
+                c.sort_unstable();
+                c.dedup();
+            }
+        }
+        Ok(cands)
     }
 
     /// For each document, the documents sharing a bucket with it under any

@@ -304,8 +304,8 @@ impl Index {
         }
         check_counter(&db, path)?;
         let buckets = load_buckets(&db, path, spec.lsh.bands)?;
-        let templates = match spec.judge {
-            Some(_) => Some(Templates::load(&db, path)?),
+        let templates = match &spec.judge {
+            Some(judge) => Some(Templates::load(&db, path, judge)?),
             None => None,
         };
         Index::assemble(

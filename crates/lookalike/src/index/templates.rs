@@ -20,6 +20,7 @@
 //! stored documents at the new size: each document is counted a constant
 //! number of times on average over the life of the index.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable};
@@ -27,7 +28,7 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use super::errors::{db_err, decode};
 use super::format::{DOCS, FACTS, StoredDoc, unpack_facts};
 use crate::error::Result;
-use crate::judge::DocFreq;
+use crate::judge::{DocFreq, JudgeConfig};
 
 /// Fewest shingles the statistics are sized for: 4 MiB of counters, so a
 /// young index does not count itself again every few batches.
@@ -40,7 +41,8 @@ pub(super) fn widen(shingles: &[u32]) -> Vec<u64> {
     shingles.iter().map(|&s| u64::from(s) << 32).collect()
 }
 
-/// The statistics and what they were sized for.
+/// The statistics and what they were sized for, and the stored documents'
+/// containment keys.
 pub(super) struct Templates {
     /// Document frequencies of shingles and facts.
     pub(super) df: DocFreq,
@@ -48,6 +50,23 @@ pub(super) struct Templates {
     shingles: usize,
     /// Shingles the sketch was sized for; past it, it is rebuilt larger.
     sized_for: usize,
+    /// Containment keys of the stored documents: each one's
+    /// [`crate::judge::CONTAINMENT_KEYS`] smallest content shingles
+    /// ([`JudgeConfig::containment_keys`]), key → documents. A document
+    /// whose shingles hold enough of a stored one's keys
+    /// ([`JudgeConfig::holds_enough`]) is a candidate beside LSH's: a fuller
+    /// take arriving after its first take, which a Jaccard similarity far
+    /// under the threshold hides from the buckets. (The other way round, an
+    /// excerpt arriving after its fuller story, would need every stored
+    /// shingle indexed: not found by the index.) About 200 bytes a
+    /// document.
+    keys: HashMap<u32, Vec<u64>>,
+    /// How many keys each stored document has.
+    key_count: HashMap<u64, usize>,
+    /// Whether the keys were chosen with statistics in use; once the
+    /// statistics come into use, they are chosen again (before, every
+    /// shingle is content, and a site's frame would be every page's keys).
+    keyed_with_statistics: bool,
 }
 
 impl Templates {
@@ -63,7 +82,93 @@ impl Templates {
             df: DocFreq::for_collection(sized_for),
             shingles: 0,
             sized_for,
+            keys: HashMap::new(),
+            key_count: HashMap::new(),
+            keyed_with_statistics: false,
         }
+    }
+
+    /// Whether the stored documents' keys must be chosen again ([`Templates::load`]):
+    /// they were chosen without statistics, which are in use now.
+    pub(super) fn stale_keys(&self, judge: &JudgeConfig) -> bool {
+        !self.keyed_with_statistics && judge.statistics(Some(&self.df)).is_some()
+    }
+
+    /// A document's containment keys, with the statistics as they are.
+    pub(super) fn keys_of(&self, judge: &JudgeConfig, shingles: &[u32]) -> Vec<u32> {
+        judge
+            .containment_keys(Some(&self.df), &widen(shingles))
+            .map(|h| (h >> 32) as u32)
+            .collect()
+    }
+
+    /// Index stored document `n`'s containment keys.
+    pub(super) fn index_keys(&mut self, judge: &JudgeConfig, n: u64, shingles: &[u32]) {
+        let keys = self.keys_of(judge, shingles);
+        if keys.is_empty() {
+            return;
+        }
+        self.key_count.insert(n, keys.len());
+        for k in keys {
+            self.keys.entry(k).or_default().push(n);
+        }
+    }
+
+    /// Containment pairs within a batch (its documents' shingle sets, in
+    /// order): `(later, earlier)` where the later one holds enough of the
+    /// earlier one's keys, as [`Templates::contained`] finds them among
+    /// the stored documents (so a batch answers as its documents one at a
+    /// time would).
+    pub(super) fn batch_contained(
+        &self,
+        judge: &JudgeConfig,
+        sets: &[&[u32]],
+    ) -> Vec<(usize, usize)> {
+        let mut keys: HashMap<u32, Vec<usize>> = HashMap::new();
+        let mut count = vec![0usize; sets.len()];
+        for (i, set) in sets.iter().enumerate() {
+            let k = self.keys_of(judge, set);
+            count[i] = k.len();
+            for key in k {
+                keys.entry(key).or_default().push(i);
+            }
+        }
+        let mut pairs = Vec::new();
+        for (later, set) in sets.iter().enumerate() {
+            let mut held: HashMap<usize, usize> = HashMap::new();
+            for s in *set {
+                for &earlier in keys.get(s).into_iter().flatten() {
+                    if earlier < later {
+                        *held.entry(earlier).or_default() += 1;
+                    }
+                }
+            }
+            pairs.extend(
+                held.into_iter()
+                    .filter(|&(e, h)| judge.holds_enough(h, count[e]))
+                    .map(|(e, _)| (later, e)),
+            );
+        }
+        pairs.sort_unstable();
+        pairs
+    }
+
+    /// The stored documents whose keys `shingles` hold enough of (texts
+    /// contained in this one), sorted.
+    pub(super) fn contained(&self, judge: &JudgeConfig, shingles: &[u32]) -> Vec<u64> {
+        let mut held: HashMap<u64, usize> = HashMap::new();
+        for s in shingles {
+            for &n in self.keys.get(s).into_iter().flatten() {
+                *held.entry(n).or_default() += 1;
+            }
+        }
+        let mut out: Vec<u64> = held
+            .into_iter()
+            .filter(|&(n, h)| judge.holds_enough(h, self.key_count.get(&n).copied().unwrap_or(0)))
+            .map(|(n, _)| n)
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// Count one document.
@@ -85,7 +190,7 @@ impl Templates {
 
     /// The statistics of every document stored in `db` (as a read
     /// transaction sees it), sized for them.
-    pub(super) fn load(db: &Database, path: &Path) -> Result<Templates> {
+    pub(super) fn load(db: &Database, path: &Path, judge: &JudgeConfig) -> Result<Templates> {
         let tx = db.begin_read().map_err(|e| db_err(path, e))?;
         let docs = tx.open_table(DOCS).map_err(|e| db_err(path, e))?;
         let facts = tx.open_table(FACTS).map_err(|e| db_err(path, e))?;
@@ -108,6 +213,14 @@ impl Templates {
             };
             templates.add(&doc.shingles, &f);
         }
+        // The keys, chosen with the statistics of everything stored.
+        for r in docs.iter().map_err(|e| db_err(path, e))? {
+            let (k, v) = r.map_err(|e| db_err(path, e))?;
+            let n = k.value();
+            let doc: StoredDoc = decode(path, n, v.value())?;
+            templates.index_keys(judge, n, &doc.shingles);
+        }
+        templates.keyed_with_statistics = judge.statistics(Some(&templates.df)).is_some();
         Ok(templates)
     }
 }
@@ -207,5 +320,70 @@ mod tests {
             tally(&site, &answers, 0).0 > 0,
             "the frame should fool plain Jaccard"
         );
+    }
+
+    /// A first take (the opening 300 words of a 3,000-word story) stored
+    /// among unrelated stories, then the fuller story: the index finds the
+    /// first take through its containment keys (a Jaccard similarity of
+    /// 0.1, which the buckets do not propose here: the test fails without
+    /// the keys), as `contains`, whether the two arrive in two batches or
+    /// in one, and again after reopening (the keys chosen again from the
+    /// stored documents); a plain index does not.
+    #[test]
+    fn a_story_index_finds_a_first_take_when_the_fuller_story_arrives() {
+        use crate::dedup::Relation;
+        use crate::synth::{Rng, Vocabulary};
+        let vocab = Vocabulary::new(20_000, 11);
+        let mut rng = Rng::new(8);
+        let doc = |id: &str, text: String| NewDoc {
+            id: id.into(),
+            text,
+            ..NewDoc::default()
+        };
+        let others: Vec<NewDoc> = (0..40)
+            .map(|i| {
+                doc(
+                    &format!("other-{i}"),
+                    vocab.document(&mut rng, 200).join(" "),
+                )
+            })
+            .collect();
+        let story = vocab.document(&mut rng, 3000);
+        let take = doc("first-take", story[..300].join(" "));
+        let full = doc("full", story.join(" "));
+        let spec = IndexSpec::new(&Fingerprinter::default(), 0.4, false).expect("spec");
+        let judged = spec.clone().with_judge(Some(JudgeConfig::default()));
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, spec, together) in [
+            ("apart", &judged, false),
+            ("together", &judged, true),
+            ("plain", &spec, false),
+        ] {
+            let index = Index::create(&dir.path().join(name), spec.clone()).expect("create");
+            index.add(&others, None).expect("add");
+            let answer = if together {
+                index.add(&[take.clone(), full.clone()], None).expect("add")[1].clone()
+            } else {
+                index.add(std::slice::from_ref(&take), None).expect("add");
+                index.add(std::slice::from_ref(&full), None).expect("add")[0].clone()
+            };
+            let found: Vec<(&str, Relation)> = answer
+                .matches
+                .iter()
+                .map(|m| (m.id.as_str(), m.relation))
+                .collect();
+            if name == "plain" {
+                assert!(found.is_empty(), "{found:?}");
+                continue;
+            }
+            assert_eq!(found, [("first-take", Relation::Contains)], "{name}");
+            drop(index);
+            let index = Index::open(&dir.path().join(name)).expect("reopen");
+            let again = index
+                .query(std::slice::from_ref(&full), None)
+                .expect("query");
+            let ids: Vec<&str> = again[0].matches.iter().map(|m| m.id.as_str()).collect();
+            assert!(ids.contains(&"first-take"), "{name}, reopened: {ids:?}");
+        }
     }
 }

@@ -121,7 +121,7 @@ impl Index {
                 df: templates.as_ref().map(|t| &t.df),
                 facts: facts_t.as_ref(),
             };
-            let cands = self.stored_candidates(&prints)?;
+            let cands = self.candidates(&prints, templates.as_deref())?;
             docs.iter()
                 .zip(&prints)
                 .zip(cands)
@@ -165,7 +165,7 @@ impl Index {
                 df: None,
                 facts: None,
             };
-            let own = self.batch_matches(docs, &prints, &entries, &j);
+            let own = self.batch_matches(docs, &prints, &entries, &[], &j);
             let early = self.early_matches(docs, &prints, &j)?;
             let _writer = self.writer.lock().map_err(|_| lock_err(&self.path))?;
             let stored_matches = self.settle(docs, &prints, early, &j)?;
@@ -445,14 +445,14 @@ impl Index {
         now: i64,
     ) -> Result<Vec<Checked>> {
         let p = &self.path;
-        let Some(templates) = &self.templates else {
+        let (Some(templates), Some(judge)) = (&self.templates, &self.spec.judge) else {
             return Err(err(p, "the index does not judge stories"));
         };
         let _writer = self.writer.lock().map_err(|_| lock_err(p))?;
         {
             let mut t = templates.write().map_err(|_| lock_err(p))?;
-            if t.outgrown() {
-                *t = Templates::load(&self.db, p)?;
+            if t.outgrown() || t.stale_keys(judge) {
+                *t = Templates::load(&self.db, p, judge)?;
             }
             let mut seen = std::collections::HashSet::new();
             for pr in prints {
@@ -472,8 +472,10 @@ impl Index {
                 df: Some(&t.df),
                 facts: facts_t.as_ref(),
             };
-            let own = self.batch_matches(docs, prints, entries, &j);
-            let cands = self.stored_candidates(prints)?;
+            let sets: Vec<&[u32]> = prints.iter().map(|pr| pr.shingles.as_slice()).collect();
+            let contained = t.batch_contained(judge, &sets);
+            let own = self.batch_matches(docs, prints, entries, &contained, &j);
+            let cands = self.candidates(prints, Some(&t))?;
             let stored: Vec<Vec<Match>> = docs
                 .iter()
                 .zip(prints)
@@ -486,14 +488,27 @@ impl Index {
             let tx = self.db.begin_write().map_err(|e| db_err(p, e))?;
             let stored = self.store(&tx, docs, prints, stored_matches, records, &own)?;
             self.commit_and_publish(tx, entries, &stored)?;
-            Ok(stored.checked)
+            Ok(stored)
         })();
-        if written.is_err() {
-            if let (Ok(mut t), Ok(fresh)) = (templates.write(), Templates::load(&self.db, p)) {
-                *t = fresh;
+        match written {
+            Ok(stored) => {
+                let mut t = templates.write().map_err(|_| lock_err(p))?;
+                for (pr, n) in prints.iter().zip(&stored.numbers) {
+                    if let Some(n) = n {
+                        t.index_keys(judge, *n, &pr.shingles);
+                    }
+                }
+                Ok(stored.checked)
+            }
+            Err(e) => {
+                if let (Ok(mut t), Ok(fresh)) =
+                    (templates.write(), Templates::load(&self.db, p, judge))
+                {
+                    *t = fresh;
+                }
+                Err(e)
             }
         }
-        written
     }
 
     /// Phase 6, in the writer's turn: commit, and publish the stored
