@@ -17,8 +17,12 @@ use tower::ServiceExt;
 use utoipa::OpenApi;
 
 fn state(dir: &Path, token: Option<&str>, limits: Limits) -> Arc<State> {
-    let path = dir.join("i.redb");
     let spec = IndexSpec::new(&Fingerprinter::default(), 0.4, true).expect("spec");
+    state_of(dir, spec, token, limits)
+}
+
+fn state_of(dir: &Path, spec: IndexSpec, token: Option<&str>, limits: Limits) -> Arc<State> {
+    let path = dir.join("i.redb");
     let index = Index::create(&path, spec).expect("create");
     Arc::new(State {
         index,
@@ -89,6 +93,48 @@ fn count(rt: &tokio::runtime::Runtime, s: &Arc<State>) -> u64 {
     let (status, v) = call(rt, s, Method::GET, "/v1/stats", Body::empty(), None);
     assert_eq!(status, StatusCode::OK);
     v["documents"].as_u64().expect("documents")
+}
+
+/// Over an index that judges stories, the service judges stories: a site's
+/// pages posted one at a time stop matching other articles once 20 are
+/// stored, and each light edit finds its article's page.
+#[test]
+fn a_story_index_is_served_with_its_judgment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = IndexSpec::new(&Fingerprinter::default(), 0.4, false)
+        .expect("spec")
+        .with_judge(Some(lookalike::judge::JudgeConfig::default()));
+    let s = state_of(dir.path(), spec, None, Limits::default());
+    let rt = runtime();
+    let site = lookalike::synth::site(60, 10, 7);
+    let (mut mixed, mut found) = (0, 0);
+    for (i, (id, text)) in site.pages.iter().enumerate() {
+        let (status, v) = call(
+            &rt,
+            &s,
+            Method::POST,
+            "/v1/documents",
+            documents(&[(id, text)]),
+            None,
+        );
+        assert_eq!(status, StatusCode::OK, "{v}");
+        let articles: Vec<usize> = v["results"][0]["matches"]
+            .as_array()
+            .expect("matches")
+            .iter()
+            .filter_map(|m| {
+                let id = m["id"].as_str()?;
+                let j = site.pages.iter().position(|(p, _)| p == id)?;
+                Some(site.article[j])
+            })
+            .collect();
+        if i >= 20 {
+            mixed += articles.iter().filter(|&&a| a != site.article[i]).count();
+        }
+        found += usize::from(i >= 60 && articles.contains(&site.article[i]));
+    }
+    assert_eq!((mixed, found), (0, 10));
+    assert_eq!(count(&rt, &s), 70);
 }
 
 #[test]
