@@ -100,6 +100,38 @@ def light_edit(article, rng):
     return " ".join(words)
 
 
+def index_table(tmp, path, docs, truth, copies):
+    """The same pages into an index (`index add`), all in one batch or one
+    page at a time, in input order: matches between pages of different
+    articles (counted from the 21st page on, when an index that judges
+    stories has statistics) and copies that found their article's page."""
+    rows = ["| index | matches between different articles (pages 21 on) | copies found |",
+            "|---|---|---|"]
+    for name, create, one_by_one in [("plain", [], False),
+                                     ("story, one batch", ["--judge", "story"], False),
+                                     ("story, one page at a time", ["--judge", "story"], True)]:
+        ix = os.path.join(tmp, f"{len(rows)}.redb")
+        subprocess.run([BIN, "index", "create", ix] + create, check=True,
+                       capture_output=True)
+        if one_by_one:
+            answers = []
+            for id_, _, text in docs:
+                line = json.dumps({"id": id_, "text": text}) + "\n"
+                out = subprocess.run([BIN, "index", "add", ix, "-", "--quiet"], input=line,
+                                     capture_output=True, text=True, check=True).stdout
+                answers.append(json.loads(out))
+        else:
+            out = subprocess.run([BIN, "index", "add", ix, path, "--quiet"], check=True,
+                                 capture_output=True, text=True).stdout
+            answers = [json.loads(line) for line in out.splitlines()]
+        mixed = sum(1 for n, ans in enumerate(answers) if n >= 20
+                    for m in ans["matches"] if truth[m["id"]] != truth[ans["id"]])
+        found = sum(1 for ans in answers if ans["id"].startswith("copy-")
+                    and any(m["id"] == f"page-{truth[ans['id']]:04d}" for m in ans["matches"]))
+        rows.append(f"| {name} | {mixed} | {found}/{copies} |")
+    return "\n".join(rows)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=1000)
@@ -137,6 +169,8 @@ def main():
             found = sum(1 for id_, c, _ in docs if id_.startswith("copy-")
                         and id_ in where and where.get(f"page-{c:04d}") == where[id_])
             print(f"| {name} | {len(groups)} | {mixed} | {found}/{a.copies} |")
+        print()
+        print(index_table(tmp, path, docs, truth, a.copies))
 
 
 if __name__ == "__main__":

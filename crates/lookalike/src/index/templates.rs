@@ -13,7 +13,7 @@
 //! crash. Removing a document does not take it out of the counts (a
 //! count-min sketch cannot); the next open counts only what is stored.
 //!
-//! Size: two counters per shingle, sized for four times the shingles
+//! Size: two counters per shingle, sized for twice the shingles
 //! counted when the statistics were last built (at least
 //! [`MIN_SHINGLES`]), at most [`crate::judge::TEMPLATE_MEMORY`]. When the
 //! collection outgrows that, the statistics are counted again from the
@@ -77,7 +77,7 @@ impl Templates {
 
     /// Statistics sized for a collection of `shingles` shingles.
     fn sized(shingles: usize) -> Templates {
-        let sized_for = shingles.saturating_mul(4).max(MIN_SHINGLES);
+        let sized_for = shingles.saturating_mul(2).max(MIN_SHINGLES);
         Templates {
             df: DocFreq::for_collection(sized_for),
             shingles: 0,
@@ -181,7 +181,7 @@ impl Templates {
     /// possible): then [`Templates::load`] counts it again.
     pub(super) fn outgrown(&self) -> bool {
         self.shingles > self.sized_for
-            && DocFreq::for_collection(self.shingles.saturating_mul(4))
+            && DocFreq::for_collection(self.shingles.saturating_mul(2))
                 .parts()
                 .0
                 .len()
